@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeproxyc/kubeproxyc/compiler"
+	"github.com/kubeproxyc/kubeproxyc/render"
+)
+
+// NewCmdRender returns the render command.
+func NewCmdRender() *cobra.Command {
+	var (
+		out        string
+		standalone bool
+	)
+	cmd := &cobra.Command{
+		Use:   "render -f FILE...",
+		Short: "Write what kube-proxy would program on the node",
+		Long: `render compiles the input for one node, one proxy mode and one IP family.
+
+iptables mode writes the payload kube-proxy hands to "iptables-restore --noflush"
+on a full sync. With --standalone the payload also declares the built-in chains
+and carries the jump rules kube-proxy installs from them, so that
+"iptables-restore < rules" on a host without kube-proxy gives a complete ruleset
+and can be applied again and again.`,
+		Args: cobra.NoArgs,
+	}
+	nf := addNodeFlags(cmd, true)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout")
+	cmd.Flags().BoolVar(&standalone, "standalone", false, "iptables: add built-in chains and kube-proxy's jump rules, for a host without kube-proxy")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		opts, err := nf.options(snap)
+		if err != nil {
+			return err
+		}
+		if standalone && !nf.set("nfacct") {
+			// kube-proxy creates its nfacct counters at start; a host
+			// without kube-proxy has none, and iptables-restore rejects
+			// rules that name a missing counter.
+			opts.NFAcct = false
+		}
+		prog, err := compiler.Compile(snap, opts, compiler.CompileOptions{Standalone: standalone})
+		if err != nil {
+			return usageErrorf("%w", err)
+		}
+		return writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
+			return render.IPTablesRestore(w, prog.IPTables)
+		})
+	}
+	return cmd
+}

@@ -1,0 +1,155 @@
+package compiler
+
+import "sort"
+
+// Topology modes derived from endpoint hints.
+const (
+	TopologyNone           = ""
+	TopologyPreferSameNode = "PreferSameNode"
+	TopologyPreferSameZone = "PreferSameZone"
+)
+
+// Categorized is the result of CategorizeEndpoints for one service port.
+type Categorized struct {
+	// Cluster holds the endpoints used with the Cluster traffic policy:
+	// ready endpoints allowed by topology, or, when there are none,
+	// serving-and-terminating endpoints.
+	Cluster []*Endpoint
+	// Local holds the endpoints used with the Local traffic policy: local
+	// ready endpoints, or else local serving-and-terminating ones.
+	Local []*Endpoint
+	// AllReachable is the union of Cluster and Local (those that need an
+	// endpoint chain), in ascending String order.
+	AllReachable []*Endpoint
+	// HasAny is true when the service has a usable endpoint anywhere.
+	HasAny bool
+	// Topology is the topology mode the hints selected.
+	Topology string
+}
+
+// CategorizeEndpoints selects the endpoints one node uses for a service
+// port, exactly as kube-proxy's CategorizeEndpoints does: traffic
+// policies, topology hints (same-node, then same-zone) and the fallback to
+// serving terminating endpoints.
+func CategorizeEndpoints(sp *ServicePort, nodeName, zone string) Categorized {
+	var c Categorized
+	eps := sp.Endpoints
+	if len(eps) == 0 {
+		return c
+	}
+	useServingTerminating := false
+	if sp.UsesClusterEndpoints() {
+		c.Topology = topologyModeFromHints(eps, nodeName, zone)
+		c.Cluster = filterEndpoints(eps, func(ep *Endpoint) bool {
+			return ep.Ready && availableForTopology(ep, c.Topology, nodeName, zone)
+		})
+		if len(c.Cluster) == 0 {
+			c.Cluster = filterEndpoints(eps, func(ep *Endpoint) bool { return ep.Serving && ep.Terminating })
+		}
+		if len(c.Cluster) > 0 {
+			c.HasAny = true
+		}
+	}
+	if !sp.UsesLocalEndpoints() {
+		c.AllReachable = c.Cluster
+		return c
+	}
+	localReady, localServingTerminating := false, false
+	for _, ep := range eps {
+		if ep.Ready {
+			c.HasAny = true
+			if ep.IsLocal {
+				localReady = true
+			}
+		} else if ep.Serving && ep.Terminating {
+			c.HasAny = true
+			if ep.IsLocal {
+				localServingTerminating = true
+			}
+		}
+	}
+	if localReady {
+		c.Local = filterEndpoints(eps, func(ep *Endpoint) bool { return ep.IsLocal && ep.Ready })
+	} else if localServingTerminating {
+		useServingTerminating = true
+		c.Local = filterEndpoints(eps, func(ep *Endpoint) bool { return ep.IsLocal && ep.Serving && ep.Terminating })
+	}
+	if !sp.UsesClusterEndpoints() {
+		c.AllReachable = c.Local
+		return c
+	}
+	if c.Topology == TopologyNone && !useServingTerminating {
+		c.AllReachable = c.Cluster
+		return c
+	}
+	// kube-proxy builds this union from a map; its order is random there.
+	// The canonical order is the endpoints' String order.
+	seen := make(map[string]bool, len(c.Cluster)+len(c.Local))
+	all := make([]*Endpoint, 0, len(c.Cluster)+len(c.Local))
+	for _, list := range [][]*Endpoint{c.Cluster, c.Local} {
+		for _, ep := range list {
+			if !seen[ep.String] {
+				seen[ep.String] = true
+				all = append(all, ep)
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].String < all[j].String })
+	c.AllReachable = all
+	return c
+}
+
+func topologyModeFromHints(eps []*Endpoint, nodeName, zone string) string {
+	hasReady := false
+	hasForNode, allNodeHints := false, true
+	hasForZone, allZoneHints := false, true
+	for _, ep := range eps {
+		if !ep.Ready {
+			continue
+		}
+		hasReady = true
+		if len(ep.NodeHints) == 0 {
+			allNodeHints = false
+		} else if hasString(ep.NodeHints, nodeName) {
+			hasForNode = true
+		}
+		if len(ep.ZoneHints) == 0 {
+			allZoneHints = false
+		} else if hasString(ep.ZoneHints, zone) {
+			hasForZone = true
+		}
+	}
+	if !hasReady {
+		return TopologyNone
+	}
+	// The PreferSameTrafficDistribution gate is GA and locked on in v1.36.
+	if allNodeHints && hasForNode {
+		return TopologyPreferSameNode
+	}
+	if allZoneHints && hasForZone {
+		return TopologyPreferSameZone
+	}
+	return TopologyNone
+}
+
+func availableForTopology(ep *Endpoint, mode, nodeName, zone string) bool {
+	switch mode {
+	case TopologyNone:
+		return true
+	case TopologyPreferSameNode:
+		return hasString(ep.NodeHints, nodeName)
+	case TopologyPreferSameZone:
+		return hasString(ep.ZoneHints, zone)
+	}
+	return false
+}
+
+func filterEndpoints(eps []*Endpoint, keep func(*Endpoint) bool) []*Endpoint {
+	out := make([]*Endpoint, 0, len(eps))
+	for _, ep := range eps {
+		if keep(ep) {
+			out = append(out, ep)
+		}
+	}
+	return out
+}

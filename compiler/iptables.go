@@ -1,0 +1,465 @@
+package compiler
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
+)
+
+// Top-level chains kube-proxy's iptables mode owns.
+const (
+	chainServices         = "KUBE-SERVICES"
+	chainExternalServices = "KUBE-EXTERNAL-SERVICES"
+	chainForward          = "KUBE-FORWARD"
+	chainNodePorts        = "KUBE-NODEPORTS"
+	chainProxyFirewall    = "KUBE-PROXY-FIREWALL"
+	chainPostrouting      = "KUBE-POSTROUTING"
+	chainMarkMasq         = "KUBE-MARK-MASQ"
+	chainKubeletFirewall  = "KUBE-FIREWALL"
+)
+
+// LargeClusterEndpointsThreshold is the number of endpoints above which
+// kube-proxy leaves the comments off its endpoint rules.
+const LargeClusterEndpointsThreshold = 1000
+
+// nfacct counter names kube-proxy creates at start.
+const (
+	nfacctInvalidDropped       = "ct_state_invalid_dropped_pkts"
+	nfacctLocalhostNodePortAcc = "localhost_nps_accepted_pkts"
+)
+
+// MasqueradeMark formats 1<<bit the way kube-proxy does (%#08x).
+func MasqueradeMark(bit int) string {
+	s := strconv.FormatUint(uint64(1)<<uint(bit), 16)
+	for len(s) < 8 {
+		s = "0" + s
+	}
+	return "0x" + s
+}
+
+// jumpRule is a rule kube-proxy installs from a built-in chain with
+// "iptables -I" outside the restore payload.
+type jumpRule struct {
+	table, from, to string
+	comment         string
+	extra           []string
+}
+
+var ctNew = []string{"-m", "conntrack", "--ctstate", "NEW"}
+
+// iptablesJumps lists kube-proxy's jump rules in the order it prepends
+// them, followed by the kubelet firewall jumps it also ensures.
+var iptablesJumps = []jumpRule{
+	{"filter", "INPUT", chainExternalServices, "kubernetes externally-visible service portals", ctNew},
+	{"filter", "FORWARD", chainExternalServices, "kubernetes externally-visible service portals", ctNew},
+	{"filter", "INPUT", chainNodePorts, "kubernetes health check service ports", nil},
+	{"filter", "FORWARD", chainServices, "kubernetes service portals", ctNew},
+	{"filter", "OUTPUT", chainServices, "kubernetes service portals", ctNew},
+	{"filter", "FORWARD", chainForward, "kubernetes forwarding rules", nil},
+	{"filter", "INPUT", chainProxyFirewall, "kubernetes load balancer firewall", ctNew},
+	{"filter", "OUTPUT", chainProxyFirewall, "kubernetes load balancer firewall", ctNew},
+	{"filter", "FORWARD", chainProxyFirewall, "kubernetes load balancer firewall", ctNew},
+	{"nat", "OUTPUT", chainServices, "kubernetes service portals", nil},
+	{"nat", "PREROUTING", chainServices, "kubernetes service portals", nil},
+	{"nat", "POSTROUTING", chainPostrouting, "kubernetes postrouting rules", nil},
+	{"filter", "INPUT", chainKubeletFirewall, "", nil},
+	{"filter", "OUTPUT", chainKubeletFirewall, "", nil},
+}
+
+var builtinChains = map[string][]string{
+	"filter": {"INPUT", "FORWARD", "OUTPUT"},
+	"nat":    {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
+}
+
+var (
+	probMu    sync.Mutex
+	probCache = []string{"<bad value>"}
+)
+
+// probability returns kube-proxy's "%0.10f" of 1/n.
+func probability(n int) string {
+	probMu.Lock()
+	defer probMu.Unlock()
+	for len(probCache) <= n {
+		probCache = append(probCache, strconv.FormatFloat(1.0/float64(len(probCache)), 'f', 10, 64))
+	}
+	return probCache[n]
+}
+
+// iptablesCtx holds what every service port's rules need.
+type iptablesCtx struct {
+	opts               *Options
+	filter, nat        *ir.Table
+	mark               string
+	detector           LocalDetector
+	localhostNodePorts bool
+	largeCluster       bool
+	isIPv6             bool
+	nodeIP             string
+	nfacct             bool
+}
+
+// LowerIPTables compiles the model into kube-proxy's iptables-restore
+// payload: *filter then *nat, as one full sync writes it. With standalone
+// the built-in chains are declared and kube-proxy's jump rules added, so
+// the payload works on a host without kube-proxy.
+func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
+	npm := opts.NodePortMatch()
+	c := &iptablesCtx{
+		opts:               opts,
+		filter:             ir.NewTable("filter"),
+		nat:                ir.NewTable("nat"),
+		mark:               MasqueradeMark(opts.MasqueradeBit),
+		detector:           opts.LocalDetector(),
+		localhostNodePorts: opts.LocalhostNodePorts && npm.ContainsIPv4Loopback,
+		largeCluster:       m.TotalEndpoints > LargeClusterEndpointsThreshold,
+		isIPv6:             opts.Family == IPv6,
+		nodeIP:             opts.PrimaryNodeIP().String(),
+		nfacct:             opts.NFAcct,
+	}
+	prog := &ir.IPTables{Tables: []*ir.Table{c.filter, c.nat}}
+	if standalone {
+		c.writeStandaloneHead()
+	}
+	for _, ch := range []string{chainServices, chainExternalServices, chainForward, chainNodePorts, chainProxyFirewall} {
+		c.filter.AddChain(ch)
+	}
+	for _, ch := range []string{chainServices, chainNodePorts, chainPostrouting, chainMarkMasq} {
+		c.nat.AddChain(ch)
+	}
+	markMask := c.mark + "/" + c.mark
+	c.nat.AddRule(0, chainPostrouting, "-m", "mark", "!", "--mark", markMask, "-j", "RETURN")
+	c.nat.AddRule(0, chainPostrouting, "-j", "MARK", "--xor-mark", c.mark)
+	random := ""
+	if opts.RandomFully {
+		random = "--random-fully"
+	}
+	c.nat.AddRule(0, chainPostrouting, "-m", "comment", "--comment", `"kubernetes service traffic requiring SNAT"`, "-j", "MASQUERADE", random)
+	c.nat.AddRule(0, chainMarkMasq, "-j", "MARK", "--or-mark", c.mark)
+	if !c.isIPv6 && c.localhostNodePorts {
+		c.filter.AddChain(chainKubeletFirewall)
+		c.filter.AddRule(0, chainKubeletFirewall,
+			"-m", "comment", "--comment", `"block incoming localnet connections"`,
+			"-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8",
+			"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP")
+	}
+	for _, sp := range m.ServicePorts {
+		prog.Origins = append(prog.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
+		c.servicePort(sp, int32(len(prog.Origins)))
+	}
+	c.writeEpilogue(npm)
+	if standalone {
+		c.writeJumps()
+	}
+	return prog
+}
+
+// writeStandaloneHead declares the built-in chains, so that a plain
+// iptables-restore replaces the whole table and can be repeated.
+func (c *iptablesCtx) writeStandaloneHead() {
+	for _, t := range []*ir.Table{c.filter, c.nat} {
+		for _, ch := range builtinChains[t.Name] {
+			t.AddBuiltinChain(ch, "ACCEPT")
+		}
+	}
+}
+
+// writeJumps adds kube-proxy's jump rules. kube-proxy prepends each one
+// (iptables -I), so in the chain they end up in reverse order.
+func (c *iptablesCtx) writeJumps() {
+	for i := len(iptablesJumps) - 1; i >= 0; i-- {
+		j := iptablesJumps[i]
+		if j.to == chainKubeletFirewall && (c.isIPv6 || !c.localhostNodePorts) {
+			// kubelet's chain; kube-proxy only fills it for IPv4 localhost
+			// NodePorts, so a standalone payload has nothing to jump to.
+			continue
+		}
+		t := c.filter
+		if j.table == "nat" {
+			t = c.nat
+		}
+		parts := append([]string{}, j.extra...)
+		if j.comment != "" {
+			parts = append(parts, "-m", "comment", "--comment", quote(j.comment))
+		}
+		parts = append(parts, "-j", j.to)
+		t.AddRule(0, j.from, parts...)
+	}
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+func (c *iptablesCtx) comment(s string) []string {
+	if c.largeCluster {
+		return nil
+	}
+	return []string{"-m", "comment", "--comment", s}
+}
+
+func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
+	opts := c.opts
+	names := IPTablesChains(sp)
+	proto := sp.ProtoLower
+	name := sp.NameString
+	cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
+
+	usesClusterChain := len(cat.Cluster) > 0 && sp.UsesClusterEndpoints()
+	usesLocalChain := len(cat.Local) > 0 && sp.UsesLocalEndpoints()
+
+	internalChain := names.SVC
+	hasInternal := cat.HasAny
+	if sp.InternalPolicyLocal {
+		internalChain = names.SVL
+		if len(cat.Local) == 0 {
+			hasInternal = false
+		}
+	}
+	externalPolicyChain := names.SVC
+	hasExternal := cat.HasAny
+	if sp.ExternalPolicyLocal {
+		externalPolicyChain = names.SVL
+		if len(cat.Local) == 0 {
+			hasExternal = false
+		}
+	}
+	usesExtChain := cat.HasAny && sp.ExternallyAccessible()
+	lbChain := names.EXT
+	usesFW := cat.HasAny && len(sp.LoadBalancerVIPs) > 0 && len(sp.SourceRanges) > 0
+	if usesFW {
+		lbChain = names.FW
+	}
+
+	var intTarget, intComment, extTarget, extComment string
+	if !cat.HasAny {
+		intTarget, intComment = "REJECT", `"`+name+` has no endpoints"`
+		extTarget, extComment = intTarget, intComment
+	} else {
+		if !hasInternal {
+			intTarget, intComment = "DROP", `"`+name+` has no local endpoints"`
+		}
+		if !hasExternal {
+			extTarget, extComment = "DROP", `"`+name+` has no local endpoints"`
+		}
+	}
+
+	f, n := c.filter, c.nat
+	cip := sp.ClusterIP.String()
+	port := strconv.Itoa(sp.Port)
+	clusterComment := `"` + name + ` cluster IP"`
+
+	if hasInternal {
+		n.AddRule(origin, chainServices, "-m", "comment", "--comment", clusterComment,
+			"-m", proto, "-p", proto, "-d", cip, "--dport", port, "-j", internalChain)
+	} else {
+		f.AddRule(origin, chainServices, "-m", "comment", "--comment", intComment,
+			"-m", proto, "-p", proto, "-d", cip, "--dport", port, "-j", intTarget)
+	}
+
+	for _, eip := range sp.ExternalIPs {
+		e := eip.String()
+		if cat.HasAny {
+			n.AddRule(origin, chainServices, "-m", "comment", "--comment", `"`+name+` external IP"`,
+				"-m", proto, "-p", proto, "-d", e, "--dport", port, "-j", names.EXT)
+		}
+		if !hasExternal {
+			f.AddRule(origin, chainExternalServices, "-m", "comment", "--comment", extComment,
+				"-m", proto, "-p", proto, "-d", e, "--dport", port, "-j", extTarget)
+		}
+	}
+
+	for _, vip := range sp.LoadBalancerVIPs {
+		v := vip.String()
+		if cat.HasAny {
+			n.AddRule(origin, chainServices, "-m", "comment", "--comment", `"`+name+` loadbalancer IP"`,
+				"-m", proto, "-p", proto, "-d", v, "--dport", port, "-j", lbChain)
+		}
+		if usesFW {
+			f.AddRule(origin, chainProxyFirewall, "-m", "comment", "--comment", `"`+name+` traffic not accepted by `+names.FW+`"`,
+				"-m", proto, "-p", proto, "-d", v, "--dport", port, "-j", "DROP")
+		}
+	}
+	if !hasExternal {
+		for _, vip := range sp.LoadBalancerVIPs {
+			f.AddRule(origin, chainExternalServices, "-m", "comment", "--comment", extComment,
+				"-m", proto, "-p", proto, "-d", vip.String(), "--dport", port, "-j", extTarget)
+		}
+	}
+
+	if sp.NodePort != 0 {
+		np := strconv.Itoa(sp.NodePort)
+		if cat.HasAny {
+			if c.localhostNodePorts && !c.isIPv6 && c.nfacct {
+				n.AddRule(origin, chainNodePorts, "-m", "comment", "--comment", name,
+					"-m", proto, "-p", proto, "-d", "127.0.0.0/8", "--dport", np,
+					"-m", "nfacct", "--nfacct-name", nfacctLocalhostNodePortAcc, "-j", names.EXT)
+			}
+			n.AddRule(origin, chainNodePorts, "-m", "comment", "--comment", name,
+				"-m", proto, "-p", proto, "--dport", np, "-j", names.EXT)
+		}
+		if !hasExternal {
+			f.AddRule(origin, chainExternalServices, "-m", "comment", "--comment", extComment,
+				"-m", "addrtype", "--dst-type", "LOCAL", "-m", proto, "-p", proto, "--dport", np, "-j", extTarget)
+		}
+	}
+
+	if sp.HealthCheckNodePort != 0 {
+		f.AddRule(origin, chainNodePorts, "-m", "comment", "--comment", `"`+name+` health check node port"`,
+			"-m", "tcp", "-p", "tcp", "--dport", strconv.Itoa(sp.HealthCheckNodePort), "-j", "ACCEPT")
+	}
+
+	if hasInternal {
+		if c.opts.MasqueradeAll {
+			n.AddRule(origin, internalChain, "-m", "comment", "--comment", clusterComment,
+				"-m", proto, "-p", proto, "-d", cip, "--dport", port, "-j", chainMarkMasq)
+		} else if c.detector.Implemented() {
+			parts := []string{"-m", "comment", "--comment", clusterComment,
+				"-m", proto, "-p", proto, "-d", cip, "--dport", port}
+			parts = append(parts, c.detector.IfNotLocal...)
+			parts = append(parts, "-j", chainMarkMasq)
+			n.AddRule(origin, internalChain, parts...)
+		}
+	}
+
+	if usesExtChain {
+		n.AddChain(names.EXT)
+		if !sp.ExternalPolicyLocal {
+			n.AddRule(origin, names.EXT, "-m", "comment", "--comment", `"masquerade traffic for `+name+` external destinations"`,
+				"-j", chainMarkMasq)
+		} else {
+			if c.detector.Implemented() {
+				parts := []string{"-m", "comment", "--comment", `"pod traffic for ` + name + ` external destinations"`}
+				parts = append(parts, c.detector.IfLocal...)
+				parts = append(parts, "-j", names.SVC)
+				n.AddRule(origin, names.EXT, parts...)
+			}
+			n.AddRule(origin, names.EXT, "-m", "comment", "--comment", `"masquerade LOCAL traffic for `+name+` external destinations"`,
+				"-m", "addrtype", "--src-type", "LOCAL", "-j", chainMarkMasq)
+			n.AddRule(origin, names.EXT, "-m", "comment", "--comment", `"route LOCAL traffic for `+name+` external destinations"`,
+				"-m", "addrtype", "--src-type", "LOCAL", "-j", names.SVC)
+		}
+		if hasExternal {
+			n.AddRule(origin, names.EXT, "-j", externalPolicyChain)
+		}
+	}
+
+	if usesFW {
+		n.AddChain(names.FW)
+		fwComment := `"` + name + ` loadbalancer IP"`
+		allowFromNode := false
+		nodeIP := c.opts.PrimaryNodeIP()
+		for _, r := range sp.SourceRanges {
+			n.AddRule(origin, names.FW, "-m", "comment", "--comment", fwComment, "-s", r.String(), "-j", names.EXT)
+			if r.Contains(nodeIP) {
+				allowFromNode = true
+			}
+		}
+		if allowFromNode {
+			for _, vip := range sp.LoadBalancerVIPs {
+				n.AddRule(origin, names.FW, "-m", "comment", "--comment", fwComment, "-s", vip.String(), "-j", names.EXT)
+			}
+		}
+		n.AddRule(origin, names.FW, "-m", "comment", "--comment", `"other traffic to `+name+` will be dropped by KUBE-PROXY-FIREWALL"`)
+	}
+
+	if usesClusterChain {
+		n.AddChain(names.SVC)
+		c.endpointRules(sp, origin, names.SVC, cat.Cluster)
+	}
+	if usesLocalChain {
+		n.AddChain(names.SVL)
+		c.endpointRules(sp, origin, names.SVL, cat.Local)
+	}
+
+	for _, ep := range cat.AllReachable {
+		sep := EndpointChainName(name, proto, ep.String)
+		n.AddChain(sep)
+		cm := c.comment(name)
+		parts := append(append([]string{}, cm...), "-s", ep.IP.String(), "-j", chainMarkMasq)
+		n.AddRule(origin, sep, parts...)
+		parts = append(parts[:len(cm)], nil...)
+		if sp.SessionAffinity {
+			parts = append(parts, "-m", "recent", "--name", sep, "--set")
+		}
+		parts = append(parts, "-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.String)
+		n.AddRule(origin, sep, parts...)
+	}
+}
+
+// endpointRules writes the affinity and load-balancing jumps of a KUBE-SVC
+// or KUBE-SVL chain.
+func (c *iptablesCtx) endpointRules(sp *ServicePort, origin int32, chain string, eps []*Endpoint) {
+	name, proto := sp.NameString, sp.ProtoLower
+	if sp.SessionAffinity {
+		seconds := strconv.Itoa(sp.StickyMaxAgeSeconds)
+		for _, ep := range eps {
+			sep := EndpointChainName(name, proto, ep.String)
+			parts := c.comment(`"` + name + ` -> ` + ep.String + `"`)
+			parts = append(parts, "-m", "recent", "--name", sep, "--rcheck", "--seconds", seconds, "--reap", "-j", sep)
+			c.nat.AddRule(origin, chain, parts...)
+		}
+	}
+	num := len(eps)
+	for i, ep := range eps {
+		sep := EndpointChainName(name, proto, ep.String)
+		parts := c.comment(`"` + name + ` -> ` + ep.String + `"`)
+		if i < num-1 {
+			parts = append(parts, "-m", "statistic", "--mode", "random", "--probability", probability(num-i))
+		}
+		parts = append(parts, "-j", sep)
+		c.nat.AddRule(origin, chain, parts...)
+	}
+}
+
+// writeEpilogue writes what follows the service loop: the NodePort jump at
+// the end of KUBE-SERVICES and the KUBE-FORWARD rules.
+func (c *iptablesCtx) writeEpilogue(npm NodePortMatch) {
+	const npComment = `"kubernetes service nodeports; NOTE: this must be the last rule in this chain"`
+	if npm.MatchAll {
+		parts := []string{"-m", "comment", "--comment", npComment, "-m", "addrtype", "--dst-type", "LOCAL"}
+		if c.isIPv6 {
+			parts = append(parts, "!", "-d", "::1/128")
+		} else if !c.localhostNodePorts {
+			parts = append(parts, "!", "-d", "127.0.0.0/8")
+		}
+		parts = append(parts, "-j", chainNodePorts)
+		c.nat.AddRule(0, chainServices, parts...)
+	} else {
+		for _, ip := range c.opts.NodePortIPs(npm) {
+			if ip.IsLoopback() && (c.isIPv6 || !c.localhostNodePorts) {
+				continue
+			}
+			c.nat.AddRule(0, chainServices, "-m", "comment", "--comment", npComment, "-d", ip.String(), "-j", chainNodePorts)
+		}
+	}
+	if !c.opts.ConntrackTCPBeLiberal {
+		parts := []string{"-m", "conntrack", "--ctstate", "INVALID"}
+		if c.nfacct {
+			parts = append(parts, "-m", "nfacct", "--nfacct-name", nfacctInvalidDropped)
+		}
+		parts = append(parts, "-j", "DROP")
+		c.filter.AddRule(0, chainForward, parts...)
+	}
+	markMask := c.mark + "/" + c.mark
+	c.filter.AddRule(0, chainForward, "-m", "comment", "--comment", `"kubernetes forwarding rules"`,
+		"-m", "mark", "--mark", markMask, "-j", "ACCEPT")
+	c.filter.AddRule(0, chainForward, "-m", "comment", "--comment", `"kubernetes forwarding conntrack rule"`,
+		"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
+}
+
+// jumpRuleText lists the jump rules as the iptables commands kube-proxy
+// runs, for documentation and the ensure-rules view.
+func jumpRuleText() []string {
+	var out []string
+	for _, j := range iptablesJumps {
+		parts := []string{"-t", j.table, "-I", j.from}
+		parts = append(parts, j.extra...)
+		if j.comment != "" {
+			parts = append(parts, "-m", "comment", "--comment", quote(j.comment))
+		}
+		parts = append(parts, "-j", j.to)
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
+}

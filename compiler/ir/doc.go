@@ -1,0 +1,8 @@
+// Package ir holds the backend programs that the compiler produces and the
+// renderers print: iptables tables, chains and rules (iptables.go), and the
+// parser that reads iptables rule arguments back into typed matches
+// (parse.go), which explain and diff use both on compiled programs and on
+// iptables-save dumps.
+//
+// The package is data only: it imports nothing from Kubernetes.
+package ir

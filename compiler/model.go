@@ -1,0 +1,452 @@
+package compiler
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+)
+
+// Labels kube-proxy's informers filter on.
+const (
+	LabelServiceProxyName = "service.kubernetes.io/service-proxy-name"
+	LabelHeadless         = "service.kubernetes.io/headless"
+	LabelServiceName      = "kubernetes.io/service-name"
+)
+
+// Model is the backend-neutral view of one node's services for one IP
+// family: what kube-proxy's service and endpoints maps hold after a full
+// sync.
+type Model struct {
+	Family Family
+	// ServicePorts in ascending NameString order.
+	ServicePorts []*ServicePort
+	// TotalEndpoints counts the endpoints of every service port (any
+	// condition), the number kube-proxy compares with its large-cluster
+	// threshold.
+	TotalEndpoints int
+}
+
+// ServicePort is one port of one Service, as one proxier sees it.
+type ServicePort struct {
+	Namespace, Name, PortName string
+	// NameString is kube-proxy's ServicePortName string:
+	// "namespace/name:portname", or "namespace/name" for an unnamed port.
+	NameString string
+	Protocol   v1.Protocol // TCP, UDP or SCTP
+	ProtoLower string      // tcp, udp or sctp
+
+	ClusterIP           netip.Addr
+	Port                int
+	NodePort            int
+	ExternalIPs         []netip.Addr // of this family, after the AllowServiceExternalIPs gate
+	LoadBalancerVIPs    []netip.Addr // ingress IPs of this family with ipMode VIP
+	SourceRanges        []netip.Prefix
+	SessionAffinity     bool
+	StickyMaxAgeSeconds int
+	ExternalPolicyLocal bool
+	InternalPolicyLocal bool
+	HealthCheckNodePort int
+	// externallyAccessible is kube-proxy's BaseServicePortInfo view: a node
+	// port, LB VIPs or external IPs of this family (before the gate).
+	externallyAccessible bool
+
+	Type     v1.ServiceType
+	Selector bool // the Service has a selector
+	Pos      Pos  // where the Service was read
+
+	// Endpoints are all endpoints of this service port, in ascending
+	// String order (kube-proxy's byEndpoint).
+	Endpoints []*Endpoint
+}
+
+// ExternallyAccessible reports whether the port is reachable other than
+// through its ClusterIP (kube-proxy's ServicePort.ExternallyAccessible).
+func (sp *ServicePort) ExternallyAccessible() bool { return sp.externallyAccessible }
+
+// UsesClusterEndpoints reports whether the port ever sends traffic to
+// endpoints chosen by the Cluster traffic policy.
+func (sp *ServicePort) UsesClusterEndpoints() bool {
+	return !sp.InternalPolicyLocal || sp.externallyAccessible
+}
+
+// UsesLocalEndpoints reports whether the port ever sends traffic to
+// endpoints chosen by the Local traffic policy.
+func (sp *ServicePort) UsesLocalEndpoints() bool {
+	return sp.InternalPolicyLocal || (sp.ExternalPolicyLocal && sp.externallyAccessible)
+}
+
+// Endpoint is one endpoint of one service port.
+type Endpoint struct {
+	IP   netip.Addr
+	Port int
+	// String is "ip:port" ("[ip]:port" for IPv6), kube-proxy's endpoint key.
+	String      string
+	Ready       bool // ready (unset counts as true)
+	Serving     bool // serving (unset counts as true)
+	Terminating bool // terminating (unset counts as false)
+	IsLocal     bool // on this node
+	NodeName    string
+	Zone        string
+	ZoneHints   []string // hints.forZones names; nil when none
+	NodeHints   []string // hints.forNodes names; nil when none
+	Slice       string   // namespace/name of the EndpointSlice it came from
+	Pos         Pos
+}
+
+func hasString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// BuildModel applies kube-proxy's service and endpoint handling for
+// opts.Family to a loaded snapshot.
+func BuildModel(snap *Snapshot, opts *Options) *Model {
+	m := &Model{Family: opts.Family}
+	byKey := map[spKey]*ServicePort{}
+	for _, s := range snap.Services {
+		for _, sp := range servicePorts(s, opts) {
+			byKey[spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}] = sp
+			m.ServicePorts = append(m.ServicePorts, sp)
+		}
+	}
+	sort.Slice(m.ServicePorts, func(i, j int) bool {
+		a, b := m.ServicePorts[i], m.ServicePorts[j]
+		if a.NameString != b.NameString {
+			return a.NameString < b.NameString
+		}
+		return a.Protocol < b.Protocol
+	})
+	eps := endpointsByServicePort(snap, opts)
+	for _, sp := range m.ServicePorts {
+		set := eps[spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}]
+		if len(set) == 0 {
+			continue
+		}
+		list := make([]*Endpoint, 0, len(set))
+		for _, ep := range set {
+			list = append(list, ep)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].String < list[j].String })
+		sp.Endpoints = list
+		m.TotalEndpoints += len(list)
+	}
+	return m
+}
+
+type spKey struct {
+	ns, name, port string
+	proto          v1.Protocol
+}
+
+// SkipReason says why kube-proxy ignores a Service, or "" when it does not.
+func SkipReason(svc *v1.Service) string {
+	if _, ok := svc.Labels[LabelServiceProxyName]; ok {
+		return "it is labelled " + LabelServiceProxyName + " (served by another proxy)"
+	}
+	if svc.Spec.Type == v1.ServiceTypeExternalName {
+		return "it is of type ExternalName"
+	}
+	if svc.Spec.ClusterIP == v1.ClusterIPNone {
+		return "it is headless (clusterIP: None)"
+	}
+	if svc.Spec.ClusterIP == "" {
+		return "it has no clusterIP"
+	}
+	return ""
+}
+
+// clusterIPByFamily is kube-proxy's GetClusterIPByFamily.
+func clusterIPByFamily(f Family, svc *v1.Service) string {
+	if len(svc.Spec.IPFamilies) == 0 {
+		ip := svc.Spec.ClusterIP
+		if ip == "" || ip == v1.ClusterIPNone {
+			return ""
+		}
+		if (f == IPv6) == strings.Contains(ip, ":") {
+			return ip
+		}
+		return ""
+	}
+	for i, fam := range svc.Spec.IPFamilies {
+		if string(fam) == string(f) && i < len(svc.Spec.ClusterIPs) {
+			return svc.Spec.ClusterIPs[i]
+		}
+	}
+	return ""
+}
+
+func servicePorts(s *Service, opts *Options) []*ServicePort {
+	svc := s.Obj
+	if SkipReason(svc) != "" {
+		return nil
+	}
+	cip, ok := ParseIPSloppy(clusterIPByFamily(opts.Family, svc))
+	if !ok {
+		return nil
+	}
+	spec := &svc.Spec
+	accessible := spec.Type == v1.ServiceTypeLoadBalancer || spec.Type == v1.ServiceTypeNodePort ||
+		(spec.Type == v1.ServiceTypeClusterIP && len(spec.ExternalIPs) > 0)
+	etpLocal := accessible && spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal
+	itpLocal := spec.InternalTrafficPolicy != nil && *spec.InternalTrafficPolicy == v1.ServiceInternalTrafficPolicyLocal
+
+	var extIPs []netip.Addr
+	for _, s := range spec.ExternalIPs {
+		if ip, ok := ParseIPSloppy(s); ok && opts.Family.Is(ip) {
+			extIPs = append(extIPs, ip)
+		}
+	}
+	var ranges []netip.Prefix
+	zero := false
+	for _, r := range spec.LoadBalancerSourceRanges {
+		p, ok := ParseCIDRSloppy(strings.TrimSpace(r))
+		if !ok || !opts.Family.Is(p.Addr()) {
+			continue
+		}
+		if p.Bits() == 0 {
+			zero = true
+		}
+		ranges = append(ranges, p.Masked())
+	}
+	if zero {
+		ranges = nil
+	}
+	var vips []netip.Addr
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if ing.IP == "" || (ing.IPMode != nil && *ing.IPMode != v1.LoadBalancerIPModeVIP) {
+			continue
+		}
+		if ip, ok := ParseIPSloppy(ing.IP); ok && opts.Family.Is(ip) {
+			vips = append(vips, ip)
+		}
+	}
+	sticky := 0
+	affinity := spec.SessionAffinity == v1.ServiceAffinityClientIP
+	if affinity {
+		sticky = int(v1.DefaultClientIPServiceAffinitySeconds)
+		if c := spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
+			sticky = int(*c.ClientIP.TimeoutSeconds)
+		}
+	}
+	hc := 0
+	if spec.Type == v1.ServiceTypeLoadBalancer && etpLocal {
+		hc = int(spec.HealthCheckNodePort)
+	}
+	gatedExt := extIPs
+	if !opts.AllowServiceExternalIPs {
+		gatedExt = nil
+	}
+	out := make([]*ServicePort, 0, len(spec.Ports))
+	for i := range spec.Ports {
+		p := &spec.Ports[i]
+		name := svc.Namespace + "/" + svc.Name
+		if p.Name != "" {
+			name += ":" + p.Name
+		}
+		proto := p.Protocol
+		if proto == "" {
+			proto = v1.ProtocolTCP
+		}
+		out = append(out, &ServicePort{
+			Namespace:            svc.Namespace,
+			Name:                 svc.Name,
+			PortName:             p.Name,
+			NameString:           name,
+			Protocol:             proto,
+			ProtoLower:           strings.ToLower(string(proto)),
+			ClusterIP:            cip,
+			Port:                 int(p.Port),
+			NodePort:             int(p.NodePort),
+			ExternalIPs:          gatedExt,
+			LoadBalancerVIPs:     vips,
+			SourceRanges:         ranges,
+			SessionAffinity:      affinity,
+			StickyMaxAgeSeconds:  sticky,
+			ExternalPolicyLocal:  etpLocal,
+			InternalPolicyLocal:  itpLocal,
+			HealthCheckNodePort:  hc,
+			externallyAccessible: p.NodePort != 0 || len(vips) > 0 || len(extIPs) > 0,
+			Type:                 spec.Type,
+			Selector:             len(spec.Selector) > 0,
+			Pos:                  s.Pos,
+		})
+	}
+	return out
+}
+
+// endpointsByServicePort is kube-proxy's EndpointSliceCache for one family:
+// endpoints keyed by service port, de-duplicated by "ip:port" (a
+// terminating copy never replaces an existing one). Slices are taken in
+// ascending name order so that the result does not depend on input order.
+func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey]map[string]*Endpoint {
+	want := discovery.AddressTypeIPv4
+	if opts.Family == IPv6 {
+		want = discovery.AddressTypeIPv6
+	}
+	slices := make([]*Slice, 0, len(snap.Slices))
+	for _, s := range snap.Slices {
+		if SliceSkipReason(s.Obj) == "" && s.Obj.AddressType == want {
+			slices = append(slices, s)
+		}
+	}
+	sort.SliceStable(slices, func(i, j int) bool {
+		a, b := slices[i].Obj, slices[j].Obj
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	out := map[spKey]map[string]*Endpoint{}
+	for _, s := range slices {
+		es := s.Obj
+		svcName := es.Labels[LabelServiceName]
+		for _, port := range es.Ports {
+			if port.Name == nil || port.Port == nil || *port.Port == 0 {
+				continue
+			}
+			proto := v1.ProtocolTCP
+			if port.Protocol != nil {
+				proto = *port.Protocol
+			}
+			key := spKey{es.Namespace, svcName, *port.Name, proto}
+			set := out[key]
+			if set == nil {
+				set = map[string]*Endpoint{}
+				out[key] = set
+			}
+			for i := range es.Endpoints {
+				ep := newEndpoint(&es.Endpoints[i], int(*port.Port), opts)
+				if ep == nil {
+					continue
+				}
+				ep.Slice = es.Namespace + "/" + es.Name
+				ep.Pos = s.Pos
+				if _, exists := set[ep.String]; !exists || !ep.Terminating {
+					set[ep.String] = ep
+				}
+			}
+		}
+	}
+	return out
+}
+
+// SliceSkipReason says why kube-proxy ignores an EndpointSlice, or "".
+func SliceSkipReason(es *discovery.EndpointSlice) string {
+	if _, ok := es.Labels[LabelHeadless]; ok {
+		return "it is labelled " + LabelHeadless
+	}
+	if es.Labels[LabelServiceName] == "" {
+		return "it has no " + LabelServiceName + " label"
+	}
+	return ""
+}
+
+func newEndpoint(e *discovery.Endpoint, port int, opts *Options) *Endpoint {
+	if len(e.Addresses) == 0 {
+		return nil
+	}
+	ip, ok := ParseIPSloppy(e.Addresses[0])
+	if !ok {
+		return nil
+	}
+	ep := &Endpoint{
+		IP:          ip,
+		Port:        port,
+		String:      JoinHostPort(ip, port),
+		Ready:       e.Conditions.Ready == nil || *e.Conditions.Ready,
+		Serving:     e.Conditions.Serving == nil || *e.Conditions.Serving,
+		Terminating: e.Conditions.Terminating != nil && *e.Conditions.Terminating,
+	}
+	if e.NodeName != nil {
+		ep.NodeName = *e.NodeName
+		ep.IsLocal = opts.NodeName != "" && *e.NodeName == opts.NodeName
+	}
+	if e.Zone != nil {
+		ep.Zone = *e.Zone
+	}
+	if e.Hints != nil {
+		for _, z := range e.Hints.ForZones {
+			ep.ZoneHints = append(ep.ZoneHints, z.Name)
+		}
+		for _, n := range e.Hints.ForNodes {
+			ep.NodeHints = append(ep.NodeHints, n.Name)
+		}
+	}
+	return ep
+}
+
+// JoinHostPort formats "ip:port", bracketing IPv6 addresses.
+func JoinHostPort(ip netip.Addr, port int) string {
+	if ip.Is4() {
+		return ip.String() + ":" + strconv.Itoa(port)
+	}
+	return "[" + ip.String() + "]:" + strconv.Itoa(port)
+}
+
+// ParseIPSloppy parses an IP address the way Kubernetes' ParseIPSloppy
+// does: IPv4 octets may carry leading zeros (read as decimal), and
+// IPv4-mapped IPv6 addresses are IPv4.
+func ParseIPSloppy(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		if a.Zone() != "" {
+			return netip.Addr{}, false
+		}
+		return a.Unmap(), true
+	}
+	if strings.Contains(s, ":") || s == "" {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	for i, p := range parts {
+		if p == "" || len(p) > 3 {
+			return netip.Addr{}, false
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n > 255 || p[0] == '+' || p[0] == '-' {
+			return netip.Addr{}, false
+		}
+		b[i] = byte(n)
+	}
+	return netip.AddrFrom4(b), true
+}
+
+// ParseCIDRSloppy parses a CIDR like Kubernetes' ParseCIDRSloppy.
+func ParseCIDRSloppy(s string) (netip.Prefix, bool) {
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 {
+		return netip.Prefix{}, false
+	}
+	ip, ok := ParseIPSloppy(s[:i])
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	bitsStr := s[i+1:]
+	if bitsStr == "" || len(bitsStr) > 3 {
+		return netip.Prefix{}, false
+	}
+	bits, err := strconv.Atoi(bitsStr)
+	if err != nil || bits < 0 || bits > ip.BitLen() || bitsStr[0] == '+' || bitsStr[0] == '-' {
+		return netip.Prefix{}, false
+	}
+	if strings.Contains(s[:i], ":") && ip.Is4() {
+		// an IPv4-mapped IPv6 CIDR: net.ParseCIDR keeps it IPv6-sized
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(ip, bits), true
+}
+
+func sortAddrsByString(a []netip.Addr) {
+	sort.Slice(a, func(i, j int) bool { return a[i].String() < a[j].String() })
+}

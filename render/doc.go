@@ -1,0 +1,5 @@
+// Package render writes compiled programs (package ir) as the text that the
+// kernel tools read: iptables-restore payloads, and so on. Every renderer
+// streams to an io.Writer through a buffered writer and never iterates over a
+// map, so its output depends only on the program.
+package render
