@@ -75,11 +75,10 @@ func defaultService(svc *v1.Service) {
 }
 
 // defaultSlice applies the API server's EndpointSlice defaults: a port's
-// name defaults to "" and its protocol to TCP.
+// name defaults to "" and its protocol to TCP. A missing namespace is left
+// empty: kube-proxy's slice cache ignores such a slice (unlike a Service,
+// which is put in "default").
 func defaultSlice(es *discovery.EndpointSlice) {
-	if es.Namespace == "" {
-		es.Namespace = "default"
-	}
 	for i := range es.Ports {
 		if es.Ports[i].Name == nil {
 			empty := ""

@@ -255,9 +255,6 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		if !l.decode(buf.Bytes(), &ep, loc, "Endpoints") {
 			return
 		}
-		if ep.Namespace == "" {
-			ep.Namespace = "default"
-		}
 		if validateEndpoints(l, &ep, loc) {
 			l.snap.Endpoints = append(l.snap.Endpoints, &EndpointsObj{Obj: &ep, Pos: pos})
 		}

@@ -346,6 +346,9 @@ func SliceSkipReason(es *discovery.EndpointSlice) string {
 	if es.Labels[LabelServiceName] == "" {
 		return "it has no " + LabelServiceName + " label"
 	}
+	if es.Namespace == "" {
+		return "it has no namespace"
+	}
 	return ""
 }
 

@@ -115,6 +115,10 @@ func validateMeta(v *validator, ns, name string, dns1035 bool) {
 	} else {
 		v.dns1123Subdomain(name, "metadata", "name")
 	}
+	if ns == "" {
+		v.l.warnf(v.loc.pos("metadata"), v.obj, "metadata.namespace", "not set: kube-proxy ignores endpoints without a namespace (kubectl would have put the object in the namespace it was applied to)")
+		return
+	}
 	v.dns1123Label(ns, "metadata", "namespace")
 }
 

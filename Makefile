@@ -1,0 +1,41 @@
+# kubeproxyc — see README.md. `make` alone prints the targets.
+GO       ?= go
+BIN      ?= bin/kubeproxyc
+STATICCHECK_VERSION ?= 2025.1.1
+
+# What `make test` runs (CI runs `make test` through .ci/run). Each part of
+# the suite adds itself on its own line.
+TEST_TARGETS := lint unit
+
+.PHONY: help build demo test lint unit golden-update
+help:
+	@echo "make build          build $(BIN)"
+	@echo "make demo           render the shipped example (examples/shop.yaml)"
+	@echo "make test           everything CI runs: $(TEST_TARGETS)"
+	@echo "make unit           go test ./... (golden cases, unit tests, namespace load test)"
+	@echo "make lint           gofmt, go vet, staticcheck, dependency rule"
+	@echo "make golden-update  rewrite golden files from the current code (check them against the oracle!)"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kubeproxyc
+
+demo: build
+	$(BIN) render -f examples/shop.yaml
+
+unit:
+	$(GO) test -count=1 ./...
+
+golden-update:
+	$(GO) test ./cmd/kubeproxyc/cli -run 'TestGolden' -update
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if ! command -v staticcheck >/dev/null; then $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); fi
+	staticcheck ./...
+	@# render and the IR stay free of Kubernetes packages.
+	@if $(GO) list -deps ./render/... ./compiler/ir/... | grep -q '^k8s.io/'; then echo "render or compiler/ir imports k8s.io"; exit 1; fi
+	@# the main module never links kube-proxy itself.
+	@if $(GO) list -deps ./... | grep -q '^k8s.io/kubernetes'; then echo "main module imports k8s.io/kubernetes"; exit 1; fi
+
+test: $(TEST_TARGETS)
