@@ -1,7 +1,7 @@
 # kubeproxyc — see README.md. `make` alone prints the targets.
 GO       ?= go
 BIN      ?= bin/kubeproxyc
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 # What `make test` runs (CI runs `make test` through .ci/run). Each part of
 # the suite adds itself on its own line.

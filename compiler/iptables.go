@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
@@ -152,6 +151,10 @@ func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
 	c.writeEpilogue(npm)
 	if standalone {
 		c.writeJumps()
+		prog.Header = append(prog.Header, "kubeproxyc --standalone: a complete ruleset for iptables-restore (no --noflush needed).")
+		if !c.isIPv6 && c.localhostNodePorts {
+			prog.Header = append(prog.Header, "NodePorts on 127.0.0.1 also need: sysctl -w net.ipv4.conf.all.route_localnet=1")
+		}
 	}
 	return prog
 }
@@ -446,20 +449,4 @@ func (c *iptablesCtx) writeEpilogue(npm NodePortMatch) {
 		"-m", "mark", "--mark", markMask, "-j", "ACCEPT")
 	c.filter.AddRule(0, chainForward, "-m", "comment", "--comment", `"kubernetes forwarding conntrack rule"`,
 		"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
-}
-
-// jumpRuleText lists the jump rules as the iptables commands kube-proxy
-// runs, for documentation and the ensure-rules view.
-func jumpRuleText() []string {
-	var out []string
-	for _, j := range iptablesJumps {
-		parts := []string{"-t", j.table, "-I", j.from}
-		parts = append(parts, j.extra...)
-		if j.comment != "" {
-			parts = append(parts, "-m", "comment", "--comment", quote(j.comment))
-		}
-		parts = append(parts, "-j", j.to)
-		out = append(out, strings.Join(parts, " "))
-	}
-	return out
 }
