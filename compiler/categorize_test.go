@@ -1,0 +1,130 @@
+package compiler
+
+import (
+	"net/netip"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type epSpec struct {
+	ip                          string
+	ready, serving, terminating bool
+	local                       bool
+	zones, nodes                []string
+}
+
+func mkEndpoints(specs []epSpec) []*Endpoint {
+	var out []*Endpoint
+	for _, s := range specs {
+		ip := netip.MustParseAddr(s.ip)
+		out = append(out, &Endpoint{IP: ip, Port: 80, String: JoinHostPort(ip, 80),
+			Ready: s.ready, Serving: s.serving, Terminating: s.terminating, IsLocal: s.local,
+			ZoneHints: s.zones, NodeHints: s.nodes})
+	}
+	return out
+}
+
+func names(eps []*Endpoint) []string {
+	out := []string{}
+	for _, ep := range eps {
+		out = append(out, ep.IP.String())
+	}
+	return out
+}
+
+func TestCategorizeEndpoints(t *testing.T) {
+	ready := func(ip string, local bool) epSpec { return epSpec{ip: ip, ready: true, serving: true, local: local} }
+	termServing := func(ip string, local bool) epSpec {
+		return epSpec{ip: ip, serving: true, terminating: true, local: local}
+	}
+	tests := []struct {
+		reason       string
+		sp           ServicePort
+		eps          []epSpec
+		zone         string
+		cluster      []string
+		local        []string
+		reachable    []string
+		hasAny       bool
+		wantTopology string
+	}{
+		{
+			reason:  "Cluster policy uses every ready endpoint",
+			eps:     []epSpec{ready("10.0.0.1", true), ready("10.0.0.2", false), {ip: "10.0.0.3"}},
+			cluster: []string{"10.0.0.1", "10.0.0.2"}, local: []string{}, reachable: []string{"10.0.0.1", "10.0.0.2"}, hasAny: true,
+		},
+		{
+			reason:  "no ready endpoint: fall back to serving terminating ones, not to non-serving ones",
+			eps:     []epSpec{termServing("10.0.0.1", false), {ip: "10.0.0.2", terminating: true}},
+			cluster: []string{"10.0.0.1"}, local: []string{}, reachable: []string{"10.0.0.1"}, hasAny: true,
+		},
+		{
+			reason:  "ITP Local on a ClusterIP-only service uses local endpoints only",
+			sp:      ServicePort{InternalPolicyLocal: true},
+			eps:     []epSpec{ready("10.0.0.1", true), ready("10.0.0.2", false)},
+			cluster: []string{}, local: []string{"10.0.0.1"}, reachable: []string{"10.0.0.1"}, hasAny: true,
+		},
+		{
+			reason:  "ITP Local with no local endpoint still counts remote ones for hasAny",
+			sp:      ServicePort{InternalPolicyLocal: true},
+			eps:     []epSpec{ready("10.0.0.2", false)},
+			cluster: []string{}, local: []string{}, reachable: []string{}, hasAny: true,
+		},
+		{
+			reason:  "ETP Local on an external service: cluster and local sets, local falls back to terminating",
+			sp:      ServicePort{ExternalPolicyLocal: true, externallyAccessible: true},
+			eps:     []epSpec{termServing("10.0.0.1", true), ready("10.0.0.2", false)},
+			cluster: []string{"10.0.0.2"}, local: []string{"10.0.0.1"}, reachable: []string{"10.0.0.1", "10.0.0.2"}, hasAny: true,
+		},
+		{
+			reason: "zone hints restrict the cluster set when every ready endpoint has one",
+			eps: []epSpec{
+				{ip: "10.0.0.1", ready: true, serving: true, zones: []string{"a"}},
+				{ip: "10.0.0.2", ready: true, serving: true, zones: []string{"b"}},
+			},
+			zone:    "a",
+			cluster: []string{"10.0.0.1"}, local: []string{}, reachable: []string{"10.0.0.1"}, hasAny: true, wantTopology: TopologyPreferSameZone,
+		},
+		{
+			reason: "a ready endpoint without a zone hint disables topology",
+			eps: []epSpec{
+				{ip: "10.0.0.1", ready: true, serving: true, zones: []string{"a"}},
+				{ip: "10.0.0.2", ready: true, serving: true},
+			},
+			zone:    "a",
+			cluster: []string{"10.0.0.1", "10.0.0.2"}, local: []string{}, reachable: []string{"10.0.0.1", "10.0.0.2"}, hasAny: true,
+		},
+		{
+			reason: "node hints win over zone hints",
+			eps: []epSpec{
+				{ip: "10.0.0.1", ready: true, serving: true, zones: []string{"a"}, nodes: []string{"other"}},
+				{ip: "10.0.0.2", ready: true, serving: true, zones: []string{"a"}, nodes: []string{"node1"}},
+			},
+			zone:    "a",
+			cluster: []string{"10.0.0.2"}, local: []string{}, reachable: []string{"10.0.0.2"}, hasAny: true, wantTopology: TopologyPreferSameNode,
+		},
+		{
+			reason:  "no endpoints at all",
+			cluster: []string{}, local: []string{}, reachable: []string{},
+		},
+	}
+	for i, tc := range tests {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			sp := tc.sp
+			sp.Endpoints = mkEndpoints(tc.eps)
+			got := CategorizeEndpoints(&sp, "node1", tc.zone)
+			type result struct {
+				Cluster, Local, Reachable []string
+				HasAny                    bool
+				Topology                  string
+			}
+			want := result{tc.cluster, tc.local, tc.reachable, tc.hasAny, tc.wantTopology}
+			have := result{names(got.Cluster), names(got.Local), names(got.AllReachable), got.HasAny, got.Topology}
+			if diff := cmp.Diff(want, have); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
