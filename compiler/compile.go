@@ -12,6 +12,7 @@ type Program struct {
 	Options  Options
 	Model    *Model
 	IPTables *ir.IPTables // iptables mode
+	NFT      *ir.NFT      // nftables mode
 }
 
 // CompileOptions select the shape of the output.
@@ -68,6 +69,12 @@ func Compile(snap *Snapshot, opts Options, co CompileOptions) (*Program, error) 
 	switch opts.Mode {
 	case ModeIPTables:
 		p.IPTables = LowerIPTables(m, &opts, co.Standalone)
+	case ModeNFTables:
+		t, err := LowerNFT(m, &opts)
+		if err != nil {
+			return nil, err
+		}
+		p.NFT = t
 	default:
 		return nil, fmt.Errorf("--proxy-mode %s: not implemented yet", opts.Mode)
 	}

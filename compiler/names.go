@@ -3,6 +3,8 @@ package compiler
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"strconv"
+	"strings"
 )
 
 // Prefixes of kube-proxy's per-service iptables chains.
@@ -51,5 +53,71 @@ func IPTablesChains(sp *ServicePort) ChainNames {
 		SVL: ChainPrefixSVL + h,
 		EXT: ChainPrefixEXT + h,
 		FW:  ChainPrefixFW + h,
+	}
+}
+
+// Prefixes of kube-proxy's per-service nftables chains and sets. All of them
+// live in kube-proxy's own table, so they carry no "kube-" prefix.
+const (
+	NFTPrefixService  = "service-"  // endpoints for the Cluster traffic policy
+	NFTPrefixLocal    = "local-"    // endpoints for the Local traffic policy
+	NFTPrefixExternal = "external-" // external traffic (NodePort, externalIPs, LB IPs)
+	NFTPrefixFirewall = "firewall-" // loadBalancerSourceRanges firewall
+	NFTPrefixEndpoint = "endpoint-" // one endpoint (ClientIP affinity only)
+	NFTPrefixAffinity = "affinity-" // the affinity set of one endpoint
+)
+
+// nftNameBaseMax is the longest name base kube-proxy puts after a prefix:
+// nftables' 256-character name limit less 16 for the longest prefix.
+const nftNameBaseMax = 256 - 16
+
+// NFTHashAndTruncate is kube-proxy's hashAndTruncate: name prefixed with
+// the first 8 characters of base32(sha256(name)) and a dash, cut to 240
+// characters (the last three replaced by "...") if longer. The hash keeps
+// names unique when they are cut, and makes chains of one service that
+// differ in one digit easy to tell apart.
+func NFTHashAndTruncate(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	var h [8]byte // 8 base32 characters encode exactly 5 bytes
+	base32.StdEncoding.Encode(h[:], sum[:5])
+	s := string(h[:]) + "-" + name
+	if len(s) > nftNameBaseMax {
+		s = s[:nftNameBaseMax-3] + "..."
+	}
+	return s
+}
+
+// NFTServiceNameBase is the name base of a service port's nftables chains:
+// hash + "-namespace/name/protocol/portname" (portname may be empty).
+func NFTServiceNameBase(sp *ServicePort) string {
+	return NFTHashAndTruncate(sp.Namespace + "/" + sp.Name + "/" + sp.ProtoLower + "/" + sp.PortName)
+}
+
+// NFTEndpointNameBase is the name base of an endpoint's chain and affinity
+// set: hash + "-namespace/name/protocol/portname__ip/port", with the colons
+// of an IPv6 address turned into dots (colons are not allowed in names).
+func NFTEndpointNameBase(sp *ServicePort, ep *Endpoint) string {
+	ip := ep.IP.String()
+	if strings.IndexByte(ip, ':') >= 0 {
+		ip = strings.ReplaceAll(ip, ":", ".")
+	}
+	return NFTHashAndTruncate(sp.Namespace + "/" + sp.Name + "/" + sp.ProtoLower + "/" + sp.PortName +
+		"__" + ip + "/" + strconv.Itoa(ep.Port))
+}
+
+// NFTChainNames are the per-service-port nftables chains; all share one
+// name base.
+type NFTChainNames struct {
+	Service, Local, External, Firewall string
+}
+
+// NFTChains returns the nftables chain names of a service port.
+func NFTChains(sp *ServicePort) NFTChainNames {
+	b := NFTServiceNameBase(sp)
+	return NFTChainNames{
+		Service:  NFTPrefixService + b,
+		Local:    NFTPrefixLocal + b,
+		External: NFTPrefixExternal + b,
+		Firewall: NFTPrefixFirewall + b,
 	}
 }

@@ -164,10 +164,7 @@ func (f *nodeFlags) options(snap *compiler.Snapshot) (compiler.Options, error) {
 		}
 	}
 	if snap != nil && len(snap.ServiceCIDRs) > 0 {
-		o.ServiceCIDRs = nil
-		for _, sc := range snap.ServiceCIDRs {
-			o.ServiceCIDRs = append(o.ServiceCIDRs, sc.CIDRs...)
-		}
+		o.ServiceCIDRs = compiler.SnapshotServiceCIDRs(snap)
 	}
 	if err := applyGates(&o, f.gates); err != nil {
 		return o, err

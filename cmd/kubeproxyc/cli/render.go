@@ -50,6 +50,9 @@ and can be applied again and again.`,
 			return usageErrorf("%w", err)
 		}
 		return writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
+			if prog.Options.Mode == compiler.ModeNFTables {
+				return render.NFT(w, prog.NFT)
+			}
 			return render.IPTablesRestore(w, prog.IPTables)
 		})
 	}
