@@ -13,6 +13,7 @@ type Program struct {
 	Model    *Model
 	IPTables *ir.IPTables // iptables mode
 	NFT      *ir.NFT      // nftables mode
+	IPVS     *ir.IPVS     // ipvs mode
 }
 
 // CompileOptions select the shape of the output.
@@ -75,6 +76,12 @@ func Compile(snap *Snapshot, opts Options, co CompileOptions) (*Program, error) 
 			return nil, err
 		}
 		p.NFT = t
+	case ModeIPVS:
+		v, err := LowerIPVS(m, &opts)
+		if err != nil {
+			return nil, err
+		}
+		p.IPVS = v
 	default:
 		return nil, fmt.Errorf("--proxy-mode %s: not implemented yet", opts.Mode)
 	}

@@ -14,6 +14,7 @@ func NewCmdRender() *cobra.Command {
 	var (
 		out        string
 		standalone bool
+		emit       string
 	)
 	cmd := &cobra.Command{
 		Use:   "render -f FILE...",
@@ -24,12 +25,19 @@ iptables mode writes the payload kube-proxy hands to "iptables-restore --noflush
 on a full sync. With --standalone the payload also declares the built-in chains
 and carries the jump rules kube-proxy installs from them, so that
 "iptables-restore < rules" on a host without kube-proxy gives a complete ruleset
-and can be applied again and again.`,
+and can be applied again and again.
+
+ipvs mode writes four artifacts: the virtual and real servers (ipvsadm -R
+input), the ipsets (ipset restore input), the addresses bound to kube-ipvs0
+and the iptables-restore payload. Without --emit and -o they go to stdout in
+one stream, each after a "# ..." header line; --emit NAME writes only one;
+-o DIR writes each to its own file plus apply.sh, which applies them on a node.`,
 		Args: cobra.NoArgs,
 	}
 	nf := addNodeFlags(cmd, true)
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout; in ipvs mode without --emit, a directory that gets the four artifacts and apply.sh")
 	cmd.Flags().BoolVar(&standalone, "standalone", false, "iptables: add built-in chains and kube-proxy's jump rules, for a host without kube-proxy")
+	cmd.Flags().StringVar(&emit, "emit", "", "ipvs: write only this artifact: ipvsadm, ipset, addresses or iptables")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
 		if err != nil {
@@ -48,6 +56,9 @@ and can be applied again and again.`,
 		prog, err := compiler.Compile(snap, opts, compiler.CompileOptions{Standalone: standalone})
 		if err != nil {
 			return usageErrorf("%w", err)
+		}
+		if prog.Options.Mode == compiler.ModeIPVS || emit != "" {
+			return renderIPVS(cmd.OutOrStdout(), prog, emit, out)
 		}
 		return writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
 			if prog.Options.Mode == compiler.ModeNFTables {
