@@ -2,7 +2,8 @@
 // renderers print: iptables tables, chains and rules (iptables.go), and the
 // parser that reads iptables rule arguments back into typed matches
 // (parse.go), which explain and diff use both on compiled programs and on
-// iptables-save dumps.
+// iptables-save dumps, and the tracer (trace.go) that follows one packet
+// through an iptables program for explain and inspect.
 //
 // The package is data only: it imports nothing from Kubernetes.
 package ir
