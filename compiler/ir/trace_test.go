@@ -196,7 +196,6 @@ func outcomeString(o Outcome) string {
 	return s
 }
 
-
 func TestTraceSteps(t *testing.T) {
 	p, err := ParseIPTablesSave(strings.NewReader(traceProgram))
 	if err != nil {
