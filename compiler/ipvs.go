@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -420,23 +419,10 @@ func (c *ipvsCtx) virtualServer(sp *ServicePort, addr netip.Addr, port int, bind
 func (c *ipvsCtx) finishVirtualServers() {
 	out := make([]ir.VirtualServer, 0, len(c.vs))
 	for _, vs := range c.vs {
-		slices.SortFunc(vs.RealServers, func(a, b ir.RealServer) int {
-			if r := a.Address.Compare(b.Address); r != 0 {
-				return r
-			}
-			return cmp.Compare(a.Port, b.Port)
-		})
+		slices.SortFunc(vs.RealServers, ir.CompareRealServers)
 		out = append(out, *vs)
 	}
-	slices.SortFunc(out, func(a, b ir.VirtualServer) int {
-		if r := a.Address.Compare(b.Address); r != 0 {
-			return r
-		}
-		if r := cmp.Compare(a.Port, b.Port); r != 0 {
-			return r
-		}
-		return strings.Compare(a.Protocol, b.Protocol)
-	})
+	slices.SortFunc(out, ir.CompareVirtualServers)
 	c.prog.VirtualServers = out
 }
 

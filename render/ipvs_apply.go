@@ -13,8 +13,9 @@ import (
 // them when given none.
 var IPVSApplySteps = []string{"device", "addresses", "ipsets", "ipvs", "iptables", "jumps", "sysctls"}
 
-// ShellQuote quotes s for a POSIX shell: single quotes, with each embedded
-// single quote written as '\''. The result is one word whatever s holds.
+// ShellQuote quotes s for a POSIX shell: the value in single quotes, each
+// single quote inside it closed, escaped with a backslash and reopened. The
+// result is one word whatever s holds.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
