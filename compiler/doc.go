@@ -15,7 +15,8 @@
 //   - categorize.go selects the endpoints a node uses (traffic policies,
 //     topology hints, terminating fallback), exactly as kube-proxy does;
 //   - names.go computes kube-proxy's chain names;
-//   - iptables.go lowers the model to the iptables IR (package ir).
+//   - iptables.go, nft.go and ipvs.go lower the model to the program of
+//     each proxy mode (package ir).
 //
 // Which Service fields are honoured: spec.type, clusterIP/clusterIPs,
 // ipFamilies, ports (name, protocol, port, nodePort; targetPort is resolved

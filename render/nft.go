@@ -188,3 +188,15 @@ func sortedSets(in []*ir.NFTSet) []*ir.NFTSet {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// NFTStandalone writes the table like NFT, preceded by lines that create
+// and delete the table, so that `nft -f` replaces whatever an earlier run
+// left and the file can be applied again and again (nft runs a file as
+// one transaction).
+func NFTStandalone(w io.Writer, p *ir.NFT) error {
+	head := "add table " + p.Family + " " + p.Name + "\ndelete table " + p.Family + " " + p.Name + "\n"
+	if _, err := io.WriteString(w, head); err != nil {
+		return err
+	}
+	return NFT(w, p)
+}

@@ -102,6 +102,10 @@ func (f *nodeFlags) load(stdin io.Reader, stderr io.Writer) (*compiler.Snapshot,
 // then the Node object of the input, then flags.
 func (f *nodeFlags) options(snap *compiler.Snapshot) (compiler.Options, error) {
 	o := compiler.DefaultOptions()
+	if f.set("proxy-mode") {
+		// The file's mode-specific sections depend on the mode in force.
+		o.Mode = compiler.Mode(f.mode)
+	}
 	if f.config != "" {
 		data, err := os.ReadFile(f.config)
 		if err != nil {

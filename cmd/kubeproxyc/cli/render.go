@@ -25,7 +25,9 @@ iptables mode writes the payload kube-proxy hands to "iptables-restore --noflush
 on a full sync. With --standalone the payload also declares the built-in chains
 and carries the jump rules kube-proxy installs from them, so that
 "iptables-restore < rules" on a host without kube-proxy gives a complete ruleset
-and can be applied again and again.
+and can be applied again and again. nftables mode writes kube-proxy's table as
+"nft -f" input; with --standalone it first deletes any earlier copy of the
+table, so that the file can be applied again and again too.
 
 ipvs mode writes four artifacts: the virtual and real servers (ipvsadm -R
 input), the ipsets (ipset restore input), the addresses bound to kube-ipvs0
@@ -36,7 +38,7 @@ one stream, each after a "# ..." header line; --emit NAME writes only one;
 	}
 	nf := addNodeFlags(cmd, true)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout; in ipvs mode without --emit, a directory that gets the four artifacts and apply.sh")
-	cmd.Flags().BoolVar(&standalone, "standalone", false, "iptables: add built-in chains and kube-proxy's jump rules, for a host without kube-proxy")
+	cmd.Flags().BoolVar(&standalone, "standalone", false, "for a host without kube-proxy: iptables: add built-in chains and kube-proxy's jump rules; nftables: replace the table when applied again")
 	cmd.Flags().StringVar(&emit, "emit", "", "ipvs: write only this artifact: ipvsadm, ipset, addresses or iptables")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
@@ -62,6 +64,9 @@ one stream, each after a "# ..." header line; --emit NAME writes only one;
 		}
 		return writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
 			if prog.Options.Mode == compiler.ModeNFTables {
+				if standalone {
+					return render.NFTStandalone(w, prog.NFT)
+				}
 				return render.NFT(w, prog.NFT)
 			}
 			return render.IPTablesRestore(w, prog.IPTables)

@@ -78,3 +78,39 @@ func stripSaveComments(s string) string {
 	}
 	return b.String()
 }
+
+// TestStandaloneNFTablesReapplies loads a `render --proxy-mode nftables
+// --standalone` ruleset twice with nft -f in a private network namespace:
+// the second load must replace the table, not add to it.
+func TestStandaloneNFTablesReapplies(t *testing.T) {
+	requireNetns(t, "nft")
+	for _, family := range []string{"IPv4", "IPv6"} {
+		t.Run(family, func(t *testing.T) {
+			out, stderr, code := runCLI(t, nil, "render", "-f", filepath.Join(casesDir, "clusterip-dualstack", "input.yaml"),
+				"--proxy-mode", "nftables", "--ip-family", family, "--standalone")
+			if code != 0 {
+				t.Fatalf("render: exit %d\n%s", code, stderr)
+			}
+			file := filepath.Join(t.TempDir(), "rules.nft")
+			if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			table := "ip kube-proxy"
+			if family == "IPv6" {
+				table = "ip6 kube-proxy"
+			}
+			script := "nft -f " + file + " && nft list table " + table + " && echo ==== && nft -f " + file + " && nft list table " + table
+			res, err := exec.Command("unshare", "-n", "sh", "-c", script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("nft -f: %v\n%s", err, res)
+			}
+			first, second, _ := strings.Cut(string(res), "====\n")
+			if diff := cmp.Diff(first, second); diff != "" {
+				t.Errorf("applying the ruleset twice changed the table (-first +second):\n%s", diff)
+			}
+			if !strings.Contains(first, "backend") {
+				t.Errorf("the loaded table lacks the service:\n%s", first)
+			}
+		})
+	}
+}
