@@ -242,9 +242,10 @@ jump() {
 		"$ipt" -w -t "$1" -I "$2" -m comment --comment "$4" -j "$3"
 }
 
-# setsysctl NAME VALUE: NAME is the path below /proc/sys.
+# setsysctl NAME VALUE: NAME is the path below /proc/sys (or below
+# $KUBEPROXYC_SYSCTL_ROOT, to write the values somewhere else for a dry run).
 setsysctl() {
-	f=/proc/sys/$1
+	f=${KUBEPROXYC_SYSCTL_ROOT:-/proc/sys}/$1
 	if [ ! -e "$f" ]; then
 		echo "apply.sh: $f does not exist (IPVS parameters need the ip_vs module)" >&2
 		return 1
