@@ -56,6 +56,7 @@ iptables-restore payload, IPVS state, or an nftables ruleset.`,
 	})
 	root.AddCommand(
 		NewCmdRender(),
+		NewCmdDiff(),
 		NewCmdVersion(),
 	)
 	return root
