@@ -98,6 +98,7 @@ type iptablesCtx struct {
 	isIPv6             bool
 	nodeIP             string
 	nfacct             bool
+	seps               sepNames
 }
 
 // LowerIPTables compiles the model into kube-proxy's iptables-restore
@@ -144,6 +145,8 @@ func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
 			"-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8",
 			"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP")
 	}
+	c.reserve(m)
+	prog.Origins = make([]ir.Origin, 0, len(m.ServicePorts))
 	for _, sp := range m.ServicePorts {
 		prog.Origins = append(prog.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
 		c.servicePort(sp, int32(len(prog.Origins)))
@@ -157,6 +160,27 @@ func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
 		}
 	}
 	return prog
+}
+
+// reserve sizes the nat table for the model, which holds nearly all of a
+// big payload, from the shape of the rules: about three rules per service
+// port and three per endpoint (four with session affinity), one chain per
+// endpoint, and lines that average under 100 bytes without the endpoint
+// comments and 135 with them.
+func (c *iptablesCtx) reserve(m *Model) {
+	chains, rules := 2*len(m.ServicePorts), 3*len(m.ServicePorts)
+	for _, sp := range m.ServicePorts {
+		chains += len(sp.Endpoints)
+		rules += 3 * len(sp.Endpoints)
+		if sp.SessionAffinity {
+			rules += len(sp.Endpoints)
+		}
+	}
+	perRule := 135
+	if c.largeCluster {
+		perRule = 100
+	}
+	c.nat.Grow(chains, rules, rules*perRule)
 }
 
 // writeStandaloneHead declares the built-in chains, so that a plain
@@ -194,19 +218,13 @@ func (c *iptablesCtx) writeJumps() {
 
 func quote(s string) string { return `"` + s + `"` }
 
-func (c *iptablesCtx) comment(s string) []string {
-	if c.largeCluster {
-		return nil
-	}
-	return []string{"-m", "comment", "--comment", s}
-}
-
 func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
 	opts := c.opts
 	names := IPTablesChains(sp)
 	proto := sp.ProtoLower
 	name := sp.NameString
 	cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
+	c.seps.reset(sp)
 
 	usesClusterChain := len(cat.Cluster) > 0 && sp.UsesClusterEndpoints()
 	usesLocalChain := len(cat.Local) > 0 && sp.UsesLocalEndpoints()
@@ -376,42 +394,61 @@ func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
 	}
 
 	for _, ep := range cat.AllReachable {
-		sep := EndpointChainName(name, proto, ep.String)
+		sep := c.seps.name(ep)
 		n.AddChain(sep)
-		cm := c.comment(name)
-		parts := append(append([]string{}, cm...), "-s", ep.IP.String(), "-j", chainMarkMasq)
-		n.AddRule(origin, sep, parts...)
-		parts = append(parts[:len(cm)], nil...)
-		if sp.SessionAffinity {
-			parts = append(parts, "-m", "recent", "--name", sep, "--set")
+		n.Begin(origin, sep)
+		if !c.largeCluster {
+			n.Arg("-m", "comment", "--comment", name)
 		}
-		parts = append(parts, "-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.String)
-		n.AddRule(origin, sep, parts...)
+		n.Arg("-s")
+		n.ArgAddr(ep.IP)
+		n.Arg("-j", chainMarkMasq)
+		n.End()
+		n.Begin(origin, sep)
+		if !c.largeCluster {
+			n.Arg("-m", "comment", "--comment", name)
+		}
+		if sp.SessionAffinity {
+			n.Arg("-m", "recent", "--name", sep, "--set")
+		}
+		n.Arg("-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.String)
+		n.End()
+	}
+}
+
+// endpointComment starts a rule with kube-proxy's per-endpoint comment,
+// "<service port> -> <endpoint>", left out in large clusters.
+func (c *iptablesCtx) endpointComment(name string, ep *Endpoint) {
+	if !c.largeCluster {
+		c.nat.Arg("-m", "comment", "--comment", `"`+name)
+		c.nat.Cat(" -> ", ep.String, `"`)
 	}
 }
 
 // endpointRules writes the affinity and load-balancing jumps of a KUBE-SVC
 // or KUBE-SVL chain.
 func (c *iptablesCtx) endpointRules(sp *ServicePort, origin int32, chain string, eps []*Endpoint) {
-	name, proto := sp.NameString, sp.ProtoLower
+	name, n := sp.NameString, c.nat
 	if sp.SessionAffinity {
-		seconds := strconv.Itoa(sp.StickyMaxAgeSeconds)
 		for _, ep := range eps {
-			sep := EndpointChainName(name, proto, ep.String)
-			parts := c.comment(`"` + name + ` -> ` + ep.String + `"`)
-			parts = append(parts, "-m", "recent", "--name", sep, "--rcheck", "--seconds", seconds, "--reap", "-j", sep)
-			c.nat.AddRule(origin, chain, parts...)
+			sep := c.seps.name(ep)
+			n.Begin(origin, chain)
+			c.endpointComment(name, ep)
+			n.Arg("-m", "recent", "--name", sep, "--rcheck", "--seconds")
+			n.ArgInt(sp.StickyMaxAgeSeconds)
+			n.Arg("--reap", "-j", sep)
+			n.End()
 		}
 	}
 	num := len(eps)
 	for i, ep := range eps {
-		sep := EndpointChainName(name, proto, ep.String)
-		parts := c.comment(`"` + name + ` -> ` + ep.String + `"`)
+		n.Begin(origin, chain)
+		c.endpointComment(name, ep)
 		if i < num-1 {
-			parts = append(parts, "-m", "statistic", "--mode", "random", "--probability", probability(num-i))
+			n.Arg("-m", "statistic", "--mode", "random", "--probability", probability(num-i))
 		}
-		parts = append(parts, "-j", sep)
-		c.nat.AddRule(origin, chain, parts...)
+		n.Arg("-j", c.seps.name(ep))
+		n.End()
 	}
 }
 

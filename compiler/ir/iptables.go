@@ -1,6 +1,9 @@
 package ir
 
-import "strconv"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // IPTables is an iptables-restore program: tables in payload order.
 type IPTables struct {
@@ -36,6 +39,8 @@ type Table struct {
 	// points into it. Keeping the lines in one buffer makes rendering a
 	// single write and costs no allocation per rule.
 	Text []byte
+
+	open Rule // the rule between Begin and End
 }
 
 // Chain is a chain declaration. Policy is "-" for a user chain, or the
@@ -80,6 +85,77 @@ func (t *Table) AddRule(origin int32, chain string, parts ...string) {
 		t.Text = append(t.Text, p...)
 	}
 	t.Rules = append(t.Rules, Rule{Chain: chain, Start: int32(start), End: int32(len(t.Text)), Origin: origin})
+	t.Text = append(t.Text, '\n')
+}
+
+// Grow makes room for about chains more chains, rules more rules and
+// textBytes more bytes of rule text, so that a table whose size is known
+// in advance is built without copying it over and over as it grows.
+func (t *Table) Grow(chains, rules, textBytes int) {
+	if n := len(t.Chains) + chains; n > cap(t.Chains) {
+		c := make([]Chain, len(t.Chains), n)
+		copy(c, t.Chains)
+		t.Chains = c
+	}
+	if n := len(t.Rules) + rules; n > cap(t.Rules) {
+		r := make([]Rule, len(t.Rules), n)
+		copy(r, t.Rules)
+		t.Rules = r
+	}
+	if n := len(t.Text) + textBytes; n > cap(t.Text) {
+		b := make([]byte, len(t.Text), n)
+		copy(b, t.Text)
+		t.Text = b
+	}
+}
+
+// Begin starts a rule "-A chain" that the Arg methods extend and End
+// finishes: the allocation-free way to build a rule whose arguments are
+// computed (numbers, addresses, pieces of one quoted comment). Rules are
+// built one at a time; AddRule must not be called between Begin and End.
+func (t *Table) Begin(origin int32, chain string) {
+	t.open = Rule{Chain: chain, Start: int32(len(t.Text)), Origin: origin}
+	t.Text = append(t.Text, "-A "...)
+	t.Text = append(t.Text, chain...)
+}
+
+// Arg appends the arguments, each preceded by a space; empty ones are
+// skipped, as in AddRule.
+func (t *Table) Arg(parts ...string) {
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		t.Text = append(t.Text, ' ')
+		t.Text = append(t.Text, p...)
+	}
+}
+
+// Cat appends the strings to the current argument, without a space: for
+// an argument made of several pieces, such as a quoted comment.
+func (t *Table) Cat(parts ...string) {
+	for _, p := range parts {
+		t.Text = append(t.Text, p...)
+	}
+}
+
+// ArgInt appends a decimal number argument.
+func (t *Table) ArgInt(i int) {
+	t.Text = append(t.Text, ' ')
+	t.Text = strconv.AppendInt(t.Text, int64(i), 10)
+}
+
+// ArgAddr appends an IP address argument.
+func (t *Table) ArgAddr(a netip.Addr) {
+	t.Text = append(t.Text, ' ')
+	t.Text = a.AppendTo(t.Text)
+}
+
+// End finishes the rule started by Begin.
+func (t *Table) End() {
+	r := t.open
+	r.End = int32(len(t.Text))
+	t.Rules = append(t.Rules, r)
 	t.Text = append(t.Text, '\n')
 }
 

@@ -1,0 +1,91 @@
+package compiler
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// stringArena hands out strings cut from large shared blocks, so that
+// building a million short strings (endpoint keys, chain names) costs a
+// few allocations instead of a million. Strings already handed out keep
+// their block alive; a block is never written again once it is full.
+type stringArena struct {
+	b strings.Builder
+}
+
+const arenaBlock = 64 << 10
+
+// room makes sure n more bytes fit in the current block.
+func (a *stringArena) room(n int) {
+	if a.b.Cap()-a.b.Len() < n {
+		a.b = strings.Builder{}
+		a.b.Grow(max(n, arenaBlock))
+	}
+}
+
+// last returns the bytes written since start as a string.
+func (a *stringArena) last(start int) string {
+	return a.b.String()[start:]
+}
+
+// hostPort returns JoinHostPort(ip, port).
+func (a *stringArena) hostPort(ip netip.Addr, port int) string {
+	a.room(len("[]:65535") + 45) // the longest IPv6 text form
+	start := a.b.Len()
+	var buf [64]byte
+	b := buf[:0]
+	if ip.Is4() {
+		b = ip.AppendTo(b)
+	} else {
+		b = append(ip.AppendTo(append(b, '[')), ']')
+	}
+	b = strconv.AppendInt(append(b, ':'), int64(port), 10)
+	a.b.Write(b)
+	return a.last(start)
+}
+
+// sepNames computes the KUBE-SEP chain names of one service port's
+// endpoints once each, without an allocation per name: the hash input is
+// built in a reused buffer and the names come from an arena. An iptables
+// payload needs the same name up to four times per endpoint (affinity
+// check, load-balancing jump, chain declaration, affinity set).
+type sepNames struct {
+	arena stringArena
+	buf   []byte
+	cache map[*Endpoint]string
+	sp    *ServicePort
+}
+
+// reset starts the names of a new service port.
+func (s *sepNames) reset(sp *ServicePort) {
+	if s.cache == nil {
+		s.cache = make(map[*Endpoint]string)
+	}
+	clear(s.cache)
+	s.sp = sp
+	// The hash input starts with the service port name and protocol,
+	// the same for all its endpoints.
+	s.buf = append(append(s.buf[:0], sp.NameString...), sp.ProtoLower...)
+}
+
+// name returns EndpointChainName(sp.NameString, sp.ProtoLower, ep.String).
+func (s *sepNames) name(ep *Endpoint) string {
+	if n, ok := s.cache[ep]; ok {
+		return n
+	}
+	prefix := len(s.sp.NameString) + len(s.sp.ProtoLower)
+	s.buf = append(s.buf[:prefix], ep.String...)
+	sum := sha256.Sum256(s.buf)
+	var enc [16]byte
+	base32.StdEncoding.Encode(enc[:], sum[:10])
+	s.arena.room(len(ChainPrefixSEP) + len(enc))
+	start := s.arena.b.Len()
+	s.arena.b.WriteString(ChainPrefixSEP)
+	s.arena.b.Write(enc[:])
+	n := s.arena.last(start)
+	s.cache[ep] = n
+	return n
+}
