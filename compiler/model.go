@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,28 +118,44 @@ func BuildModel(snap *Snapshot, opts *Options) *Model {
 			m.ServicePorts = append(m.ServicePorts, sp)
 		}
 	}
-	sort.Slice(m.ServicePorts, func(i, j int) bool {
-		a, b := m.ServicePorts[i], m.ServicePorts[j]
-		if a.NameString != b.NameString {
-			return a.NameString < b.NameString
+	slices.SortFunc(m.ServicePorts, func(a, b *ServicePort) int {
+		if c := strings.Compare(a.NameString, b.NameString); c != 0 {
+			return c
 		}
-		return a.Protocol < b.Protocol
+		return strings.Compare(string(a.Protocol), string(b.Protocol))
 	})
 	eps := endpointsByServicePort(snap, opts)
 	for _, sp := range m.ServicePorts {
-		set := eps[spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}]
-		if len(set) == 0 {
+		key := spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}
+		list := dedupEndpoints(eps[key])
+		eps[key] = list
+		if len(list) == 0 {
 			continue
 		}
-		list := make([]*Endpoint, 0, len(set))
-		for _, ep := range set {
-			list = append(list, ep)
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].String < list[j].String })
 		sp.Endpoints = list
 		m.TotalEndpoints += len(list)
 	}
 	return m
+}
+
+// dedupEndpoints sorts one service port's endpoints, in slice order, by
+// String and keeps one per String, as kube-proxy's cache does when it
+// adds them in that order: the first, unless a later copy is not
+// terminating (the last such copy wins). It works in place.
+func dedupEndpoints(list []*Endpoint) []*Endpoint {
+	slices.SortStableFunc(list, func(a, b *Endpoint) int { return strings.Compare(a.String, b.String) })
+	out := list[:0]
+	for i := 0; i < len(list); {
+		pick, j := list[i], i+1
+		for ; j < len(list) && list[j].String == pick.String; j++ {
+			if !list[j].Terminating {
+				pick = list[j]
+			}
+		}
+		out = append(out, pick)
+		i = j
+	}
+	return out
 }
 
 type spKey struct {
@@ -286,27 +303,29 @@ func servicePorts(s *Service, opts *Options) []*ServicePort {
 // endpoints keyed by service port, de-duplicated by "ip:port" (a
 // terminating copy never replaces an existing one). Slices are taken in
 // ascending name order so that the result does not depend on input order.
-func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey]map[string]*Endpoint {
+func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint {
 	want := discovery.AddressTypeIPv4
 	if opts.Family == IPv6 {
 		want = discovery.AddressTypeIPv6
 	}
-	slices := make([]*Slice, 0, len(snap.Slices))
+	taken := make([]*Slice, 0, len(snap.Slices))
 	for _, s := range snap.Slices {
 		if SliceSkipReason(s.Obj) == "" && s.Obj.AddressType == want {
-			slices = append(slices, s)
+			taken = append(taken, s)
 		}
 	}
-	sort.SliceStable(slices, func(i, j int) bool {
-		a, b := slices[i].Obj, slices[j].Obj
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+	slices.SortStableFunc(taken, func(x, y *Slice) int {
+		a, b := x.Obj, y.Obj
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		return a.Name < b.Name
+		return strings.Compare(a.Name, b.Name)
 	})
-	out := map[spKey]map[string]*Endpoint{}
-	for _, s := range slices {
+	out := make(map[spKey][]*Endpoint, len(taken))
+	var arena stringArena
+	for _, s := range taken {
 		es := s.Obj
+		sliceName := es.Namespace + "/" + es.Name
 		svcName := es.Labels[LabelServiceName]
 		for _, port := range es.Ports {
 			if port.Name == nil || port.Port == nil || *port.Port == 0 {
@@ -317,22 +336,19 @@ func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey]map[string]
 				proto = *port.Protocol
 			}
 			key := spKey{es.Namespace, svcName, *port.Name, proto}
-			set := out[key]
-			if set == nil {
-				set = map[string]*Endpoint{}
-				out[key] = set
-			}
+			list := out[key]
+			// One allocation for the endpoints of the slice and port.
+			slab := make([]Endpoint, len(es.Endpoints))
 			for i := range es.Endpoints {
-				ep := newEndpoint(&es.Endpoints[i], int(*port.Port), opts)
-				if ep == nil {
+				ep := &slab[i]
+				if !newEndpoint(ep, &es.Endpoints[i], int(*port.Port), opts, &arena) {
 					continue
 				}
-				ep.Slice = es.Namespace + "/" + es.Name
+				ep.Slice = sliceName
 				ep.Pos = s.Pos
-				if _, exists := set[ep.String]; !exists || !ep.Terminating {
-					set[ep.String] = ep
-				}
+				list = append(list, ep)
 			}
+			out[key] = list
 		}
 	}
 	return out
@@ -352,18 +368,20 @@ func SliceSkipReason(es *discovery.EndpointSlice) string {
 	return ""
 }
 
-func newEndpoint(e *discovery.Endpoint, port int, opts *Options) *Endpoint {
+// newEndpoint fills ep from e; it reports false for an endpoint without a
+// usable address.
+func newEndpoint(ep *Endpoint, e *discovery.Endpoint, port int, opts *Options, arena *stringArena) bool {
 	if len(e.Addresses) == 0 {
-		return nil
+		return false
 	}
 	ip, ok := ParseIPSloppy(e.Addresses[0])
 	if !ok {
-		return nil
+		return false
 	}
-	ep := &Endpoint{
+	*ep = Endpoint{
 		IP:          ip,
 		Port:        port,
-		String:      JoinHostPort(ip, port),
+		String:      arena.hostPort(ip, port),
 		Ready:       e.Conditions.Ready == nil || *e.Conditions.Ready,
 		Serving:     e.Conditions.Serving == nil || *e.Conditions.Serving,
 		Terminating: e.Conditions.Terminating != nil && *e.Conditions.Terminating,
@@ -383,7 +401,7 @@ func newEndpoint(e *discovery.Endpoint, port int, opts *Options) *Endpoint {
 			ep.NodeHints = append(ep.NodeHints, n.Name)
 		}
 	}
-	return ep
+	return true
 }
 
 // JoinHostPort formats "ip:port", bracketing IPv6 addresses.
