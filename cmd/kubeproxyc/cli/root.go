@@ -10,6 +10,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kubeproxyc/kubeproxyc/compiler"
 )
 
 // Exit codes.
@@ -57,6 +59,7 @@ iptables-restore payload, IPVS state, or an nftables ruleset.`,
 	root.AddCommand(
 		NewCmdRender(),
 		NewCmdDiff(),
+		NewCmdExplain(),
 		NewCmdVersion(),
 	)
 	return root
@@ -73,6 +76,13 @@ func Execute(ctx context.Context, cmd *cobra.Command, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code
+	}
+	var diags compiler.Errors
+	if errors.As(err, &diags) {
+		// Input errors go out as they are, one "file:line: ..." per line,
+		// the form editors and CI annotations understand.
+		fmt.Fprintln(stderr, diags.Error())
+		return code
 	}
 	if err.Error() != "" {
 		fmt.Fprintf(stderr, "kubeproxyc: %v\n", err)
