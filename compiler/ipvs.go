@@ -402,13 +402,11 @@ func (c *ipvsCtx) virtualServer(sp *ServicePort, addr netip.Addr, port int, bind
 		vs.Persistent = true
 		vs.Timeout = uint32(sp.StickyMaxAgeSeconds)
 	}
-	seen := make(map[string]struct{}, len(eps))
-	for _, ep := range eps {
-		if _, dup := seen[ep.String]; dup {
-			continue
-		}
-		seen[ep.String] = struct{}{}
-		vs.RealServers = append(vs.RealServers, ir.RealServer{Address: ep.IP, Port: uint16(ep.Port), Weight: ipvsRealServerWeight})
+	// The model holds each ip:port of a service port once, so the real
+	// servers are distinct.
+	vs.RealServers = make([]ir.RealServer, len(eps))
+	for i, ep := range eps {
+		vs.RealServers[i] = ir.RealServer{Address: ep.IP, Port: uint16(ep.Port), Weight: ipvsRealServerWeight}
 	}
 	c.vs[vsKey{addr, vs.Port, vs.Protocol}] = vs
 	if bind {
