@@ -28,8 +28,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// modes are the proxy modes whose rules the suite loads into a kernel.
-var modes = []string{"iptables", "nftables"}
+// modes are the proxy modes whose rules the suite loads into a kernel. In
+// ipvs mode only the ipsets, the addresses of kube-ipvs0 and the iptables
+// rules are loaded: the suite makes no assumption that the kernel has IPVS,
+// so only the scenarios those decide carry the ipvs mode.
+var modes = []string{"iptables", "nftables", "ipvs"}
 
 // Timeouts of one connection or datagram. An answer inside the namespaces
 // takes milliseconds; a rejection must come back within rejectWithin.
@@ -47,9 +50,9 @@ func TestKernel(t *testing.T) {
 	table := loadTable(t)
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
-			payload := render(t, table, mode)
+			r := render(t, table, mode)
 			c := newCluster(t, mode)
-			if err := c.load(mode, payload); err != nil {
+			if err := c.load(r); err != nil {
 				t.Fatal(err)
 			}
 			for i := range table.Scenarios {
@@ -78,57 +81,135 @@ func TestKernel(t *testing.T) {
 // fail; the scenarios that pod a's TCP port has no part in must still pass,
 // so the failures come from the rule and nothing else.
 func TestWrongRuleFails(t *testing.T) {
-	requireNetns(t)
-	table := loadTable(t)
 	podA := netip.AddrPortFrom(pods[0].ip, podTCPPort)
 	wrong := netip.AddrPortFrom(pods[0].ip, podTCPPort+1)
+	mutate := func(mode string, payload []byte) []byte {
+		switch mode {
+		case "iptables":
+			return bytes.ReplaceAll(payload, []byte("--to-destination "+podA.String()+"\n"), []byte("--to-destination "+wrong.String()+"\n"))
+		case "nftables":
+			// kube-proxy writes either "dnat to IP:PORT" or a numgen
+			// map with "IP . PORT" elements.
+			out := bytes.ReplaceAll(payload, []byte("dnat to "+podA.String()+"\n"), []byte("dnat to "+wrong.String()+"\n"))
+			return bytes.ReplaceAll(out, []byte(fmt.Sprintf("%s . %d ", podA.Addr(), podA.Port())), []byte(fmt.Sprintf("%s . %d ", wrong.Addr(), wrong.Port())))
+		}
+		return payload
+	}
+	judge := func(sc *Scenario) verdictChange {
+		switch e := sc.Expect; {
+		case e.Verdict != Answer:
+			return unaffected
+		case slices.Equal(e.Endpoints, []netip.AddrPort{podA}):
+			return broken
+		case !slices.Contains(e.Endpoints, podA):
+			return unaffected
+		}
+		return unknown // some connections may miss pod a
+	}
+	checkMutation(t, []string{"iptables", "nftables"}, "wrong-dnat", mutate, judge)
+}
+
+// TestMissingFilterRuleFails shows that the suite catches a missing filter
+// rule: the payload is loaded without the rules that reject or drop
+// packets. Every scenario whose verdict is reject or drop must then fail.
+// In ipvs mode that includes the REJECT that keeps node1's own server on
+// port 22 from answering on a ClusterIP.
+func TestMissingFilterRuleFails(t *testing.T) {
+	mutate := func(mode string, payload []byte) []byte {
+		var kept []byte
+		for _, line := range bytes.SplitAfter(payload, []byte("\n")) {
+			l := string(bytes.TrimSpace(line))
+			var filter bool
+			switch mode {
+			case "iptables", "ipvs":
+				filter = strings.HasPrefix(l, "-A ") && (strings.HasSuffix(l, "-j REJECT") || strings.HasSuffix(l, "-j DROP"))
+			case "nftables":
+				f := strings.Fields(l)
+				filter = strings.HasPrefix(l, "add rule ") && (slices.Contains(f, "reject") || slices.Contains(f, "drop"))
+			}
+			if !filter {
+				kept = append(kept, line...)
+			}
+		}
+		return kept
+	}
+	judge := func(sc *Scenario) verdictChange {
+		if sc.Expect.Verdict == Answer {
+			return unknown
+		}
+		return broken
+	}
+	checkMutation(t, modes, "no-filter", mutate, judge)
+}
+
+// verdictChange is what a mutation of the rules does to a scenario.
+type verdictChange int
+
+const (
+	unknown    verdictChange = iota // not checked
+	broken                          // the scenario must fail
+	unaffected                      // the scenario must still pass
+)
+
+// checkMutation loads, for each mode, the rendered rules as mutate changes
+// them (for ipvs: its iptables rules), and checks every scenario of the
+// mode the way judge says. A scenario that must fail is sent once: its
+// verdict does not depend on chance, and a failing attempt may have to
+// wait for a timeout.
+func checkMutation(t *testing.T, modes []string, tag string, mutate func(mode string, payload []byte) []byte, judge func(*Scenario) verdictChange) {
+	requireNetns(t)
+	table := loadTable(t)
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
-			payload := render(t, table, mode)
-			var bad []byte
-			switch mode {
-			case "iptables":
-				bad = bytes.ReplaceAll(payload, []byte("--to-destination "+podA.String()+"\n"), []byte("--to-destination "+wrong.String()+"\n"))
-			case "nftables":
-				// kube-proxy writes either "dnat to IP:PORT" or a
-				// numgen map with "IP . PORT" elements.
-				bad = bytes.ReplaceAll(payload, []byte("dnat to "+podA.String()+"\n"), []byte("dnat to "+wrong.String()+"\n"))
-				bad = bytes.ReplaceAll(bad, []byte(fmt.Sprintf("%s . %d ", podA.Addr(), podA.Port())), []byte(fmt.Sprintf("%s . %d ", wrong.Addr(), wrong.Port())))
+			r := render(t, table, mode)
+			payload := r.payload
+			if mode == "ipvs" {
+				var err error
+				if payload, err = os.ReadFile(filepath.Join(r.dir, "iptables.rules")); err != nil {
+					t.Fatal(err)
+				}
 			}
+			bad := mutate(mode, payload)
 			if bytes.Equal(bad, payload) {
-				t.Fatalf("the mutation changed nothing: no DNAT to %s in the %s payload", podA, mode)
+				t.Fatalf("the mutation %s changed nothing in the %s payload", tag, mode)
 			}
-			c := newCluster(t, mode+"-wrong")
-			if err := c.load(mode, bad); err != nil {
+			if mode == "ipvs" {
+				if err := os.WriteFile(filepath.Join(r.dir, "iptables.rules"), bad, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.payload = bad
+			c := newCluster(t, mode+"-"+tag)
+			if err := c.load(r); err != nil {
 				t.Fatal(err)
 			}
-			var mustFail, mustPass int
+			var fails, passes int
 			for i := range table.Scenarios {
 				sc := &table.Scenarios[i]
-				e := sc.Expect
-				if !sc.In(mode) || e.Verdict != Answer {
+				if !sc.In(mode) {
 					continue
 				}
-				switch {
-				case slices.Equal(e.Endpoints, []netip.AddrPort{podA}):
-					mustFail++
+				switch judge(sc) {
+				case broken:
+					fails++
 					short := *sc
-					short.Count = min(sc.Count, 2) // a failing attempt may take a timeout
+					short.Count = 1
 					if _, err := c.check(&short); err == nil {
-						t.Errorf("%s: passed although its only endpoint's DNAT rule is wrong", sc.Name)
+						t.Errorf("%s: passed with the mutated rules", sc.Name)
 					} else {
 						t.Logf("%s fails as it should: %v", sc.Name, firstLine(err))
 					}
-				case !slices.Contains(e.Endpoints, podA):
-					mustPass++
+				case unaffected:
+					passes++
 					if _, err := c.check(sc); err != nil {
-						t.Errorf("%s: failed although the wrong rule has no part in it: %v", sc.Name, err)
+						t.Errorf("%s: failed although the mutation has no part in it: %v", sc.Name, err)
 					}
 				}
 			}
-			if mustFail == 0 || mustPass == 0 {
-				t.Fatalf("the table has %d scenarios answered by %s alone and %d without it; want some of each", mustFail, podA, mustPass)
+			if fails == 0 {
+				t.Fatalf("no scenario of mode %s is affected by the mutation %s", mode, tag)
 			}
+			t.Logf("%d scenarios failed as they should, %d unaffected ones passed", fails, passes)
 		})
 	}
 }
@@ -182,15 +263,27 @@ func kubeproxyc(t *testing.T) string {
 	return binary.path
 }
 
+// rendered is what `kubeproxyc render` wrote for one mode.
+type rendered struct {
+	mode    string
+	payload []byte // iptables and nftables: the payload
+	dir     string // ipvs: the directory of artifacts and apply.sh (render -o)
+}
+
 // render runs `kubeproxyc render` on the table's input for the mode, with
-// --standalone for iptables, and returns the payload. It skips the test if
-// kubeproxyc cannot render the mode yet.
-func render(t *testing.T, table *Table, mode string) []byte {
+// --standalone for iptables, and returns what it wrote. It skips the test
+// if kubeproxyc cannot render the mode yet.
+func render(t *testing.T, table *Table, mode string) rendered {
 	t.Helper()
+	r := rendered{mode: mode}
 	args := []string{"render", "-f", filepath.Join("testdata", table.Input), "--proxy-mode", mode}
 	args = append(args, table.Flags...)
-	if mode == "iptables" {
+	switch mode {
+	case "iptables":
 		args = append(args, "--standalone")
+	case "ipvs":
+		r.dir = filepath.Join(t.TempDir(), "ipvs")
+		args = append(args, "-o", r.dir)
 	}
 	cmd := exec.Command(kubeproxyc(t), args...)
 	var stdout, stderr bytes.Buffer
@@ -203,35 +296,82 @@ func render(t *testing.T, table *Table, mode string) []byte {
 	if err != nil {
 		t.Fatalf("kubeproxyc %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
 	}
-	return stdout.Bytes()
+	r.payload = stdout.Bytes()
+	return r
 }
 
-// load puts the payload into node1's kernel as kube-proxy's mode would,
-// with the sysctls kube-proxy sets for it.
-func (c *cluster) load(mode string, payload []byte) error {
-	switch mode {
+// load puts what render wrote into node1's kernel as kube-proxy's mode
+// would, with the sysctls kube-proxy sets for it.
+func (c *cluster) load(r rendered) error {
+	switch r.mode {
 	case "iptables":
 		// kube-proxy sets route_localnet for NodePorts on 127.0.0.1
 		// (--iptables-localhost-nodeports, on by default).
 		if err := c.sysctl("node1", "net.ipv4.conf.all.route_localnet", "1"); err != nil {
 			return err
 		}
-		_, err := c.exec("node1", payload, "iptables-restore")
+		_, err := c.exec("node1", r.payload, "iptables-restore")
 		return err
 	case "nftables":
-		_, err := c.exec("node1", payload, "nft", "-f", "-")
+		_, err := c.exec("node1", r.payload, "nft", "-f", "-")
+		return err
+	case "ipvs":
+		return c.loadIPVS(r.dir)
+	}
+	return fmt.Errorf("loading mode %s: unknown mode", r.mode)
+}
+
+// loadIPVS applies the IPVS artifacts that need no IPVS in the kernel,
+// with render's apply.sh: the addresses of kube-ipvs0, the ipsets, the
+// iptables rules and their jump rules. The virtual servers and the
+// net.ipv4.vs sysctls are left out.
+func (c *cluster) loadIPVS(dir string) error {
+	if err := c.ip("node1", "link", "add", "kube-ipvs0", "type", "dummy"); err != nil {
+		// Without the dummy driver, a bridge without ports holds the
+		// addresses just as well: they are local, and nothing is sent.
+		if err := c.ip("node1", "link", "add", "kube-ipvs0", "type", "bridge"); err != nil {
+			return err
+		}
+	}
+	if _, err := c.exec("node1", nil, "sh", "-eu", filepath.Join(dir, "apply.sh"), "device", "addresses", "ipsets"); err != nil {
 		return err
 	}
-	return fmt.Errorf("loading mode %s: unknown mode", mode)
+	if _, err := c.exec("node1", nil, "sh", "-eu", filepath.Join(dir, "apply.sh"), "iptables"); err != nil {
+		// The rules of KUBE-IPVS-OUT-FILTER use the ipvs match, which
+		// only a kernel with IPVS has. Without them, load the rest.
+		path := filepath.Join(dir, "iptables.rules")
+		rules, rerr := os.ReadFile(path)
+		if rerr != nil || !bytes.Contains(rules, []byte(" -m ipvs ")) {
+			return err
+		}
+		var kept []byte
+		for _, line := range bytes.SplitAfter(rules, []byte("\n")) {
+			if !bytes.Contains(line, []byte(" -m ipvs ")) {
+				kept = append(kept, line...)
+			}
+		}
+		if werr := os.WriteFile(path, kept, 0o644); werr != nil {
+			return werr
+		}
+		c.t.Logf("this kernel has no ipvs match: loading the IPVS iptables rules without those of KUBE-IPVS-OUT-FILTER")
+		if _, err := c.exec("node1", nil, "sh", "-eu", filepath.Join(dir, "apply.sh"), "iptables"); err != nil {
+			return err
+		}
+	}
+	_, err := c.exec("node1", nil, "sh", "-eu", filepath.Join(dir, "apply.sh"), "jumps")
+	return err
 }
 
 // dump returns node1's ruleset with packet counters, for failure reports.
 func (c *cluster) dump(mode string) string {
 	var out []byte
 	var err error
-	if mode == "nftables" {
+	switch mode {
+	case "nftables":
 		out, err = c.exec("node1", nil, "nft", "list", "ruleset")
-	} else {
+	case "ipvs":
+		out, err = c.exec("node1", nil, "sh", "-c", "iptables-save -c && ipset list")
+	default:
 		out, err = c.exec("node1", nil, "iptables-save", "-c")
 	}
 	if err != nil {
@@ -270,8 +410,15 @@ func (c *cluster) check(sc *Scenario) (string, error) {
 		return "", err
 	}
 	timeout := answerTimeout
-	if sc.Expect.Verdict == Drop {
+	switch sc.Expect.Verdict {
+	case Drop:
 		timeout = dropTimeout
+	case Reject:
+		timeout = 2 * rejectWithin
+	}
+	before, err := c.voidPackets()
+	if err != nil {
+		return "", err
 	}
 	res, err := c.send(host, clientSpec{
 		Proto:   sc.Proto,
@@ -286,7 +433,18 @@ func (c *cluster) check(sc *Scenario) (string, error) {
 	if len(res) != sc.Count {
 		return "", fmt.Errorf("%s: the client made %d attempts, want %d", sc.Name, len(res), sc.Count)
 	}
-	return verify(sc, res)
+	after, err := c.voidPackets()
+	if err != nil {
+		return "", err
+	}
+	summary, err := verify(sc, res)
+	if err == nil && sc.Expect.Verdict == Drop && after != before {
+		// A timeout alone does not show a drop: the packets might have
+		// left node1 by its default route, unhandled.
+		err = fmt.Errorf("%s: %s %s -> %s/%s: want drop, but node1 sent %d packets out of its uplink instead",
+			sc.Name, sc.From, sc.Src, sc.Dst, sc.Proto, after-before)
+	}
+	return summary, err
 }
 
 // verify compares the attempts with the scenario's verdict.

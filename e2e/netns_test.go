@@ -32,14 +32,17 @@ import (
 // pod veth, and the node has a /32 route to each pod. The nodes route each
 // other's pod CIDR. node1 has no route out of the topology: its default
 // route goes into void0, one end of a veth pair whose other end stays down,
-// so that whatever is sent into it is discarded. It stands in for a real
-// node's uplink, so that Service traffic that is not DNATed meets node1's
-// filter rules as it would on a real node instead of failing a route
-// lookup (the node's own connections to a ClusterIP need a route before
-// any rule sees them).
+// through a gateway with a fixed neighbour entry, so that whatever is sent
+// that way is discarded without an ARP request or an ICMP error. It stands
+// in for a real node's uplink, so that Service traffic that is not DNATed
+// meets node1's filter rules as it would on a real node instead of failing
+// a route lookup (the node's own connections to a ClusterIP need a route
+// before any rule sees them). void0's counters tell whether a packet left
+// node1 that way: a dropped packet must not.
 const nsPrefix = "kpce2e-"
 
 var (
+	voidGW    = netip.MustParseAddr("169.254.0.1") // node1's default gateway, on void0
 	node1IP   = netip.MustParseAddr("172.18.0.2")
 	node2IP   = netip.MustParseAddr("172.18.0.3")
 	extIPs    = []netip.Addr{netip.MustParseAddr("172.18.0.10"), netip.MustParseAddr("172.18.0.20")}
@@ -172,7 +175,8 @@ func (c *cluster) build() error {
 	steps = append(steps,
 		[]string{"node1", "link", "add", "void0", "type", "veth", "peer", "name", "void1"},
 		[]string{"node1", "link", "set", "void0", "up"},
-		[]string{"node1", "route", "add", "default", "dev", "void0", "src", node1IP.String()})
+		[]string{"node1", "neigh", "add", voidGW.String(), "lladdr", "02:00:00:00:00:01", "dev", "void0", "nud", "permanent"},
+		[]string{"node1", "route", "add", "default", "via", voidGW.String(), "dev", "void0", "onlink", "src", node1IP.String()})
 	for _, s := range steps {
 		if err := c.ip(s[0], s[1:]...); err != nil {
 			return err
@@ -233,20 +237,38 @@ func (c *cluster) exec(host string, stdin []byte, name string, args ...string) (
 	return stdout.Bytes(), nil
 }
 
-// startServers starts one server per pod and waits until each one has
-// bound its sockets.
+// nodeTCPPorts are where node1 runs a server of its own, on all its
+// addresses: 22 as sshd would, which kube-proxy's IPVS mode, binding
+// Service IPs to the node, must keep from answering on them; and the
+// NodePort of the Service without endpoints, which kube-proxy must reject
+// before a host process sees it. Without them the node's own TCP stack
+// would refuse those connections, and a missing REJECT rule would go
+// unnoticed.
+var nodeTCPPorts = []int{22, 30086}
+
+// startServers starts one server per pod and one on node1, and waits until
+// each one has bound its sockets.
 func (c *cluster) startServers() error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
+	hosts := []string{"node1"}
+	specs := []serverSpec{{Name: "node1"}}
+	for _, p := range nodeTCPPorts {
+		specs[0].TCP = append(specs[0].TCP, fmt.Sprintf("0.0.0.0:%d", p))
+	}
 	for _, p := range pods {
-		spec, _ := json.Marshal(serverSpec{
+		hosts = append(hosts, podHost(p))
+		specs = append(specs, serverSpec{
 			Name: p.name,
 			TCP:  []string{netip.AddrPortFrom(p.ip, podTCPPort).String()},
 			UDP:  []string{netip.AddrPortFrom(p.ip, podUDPPort).String()},
 		})
-		cmd := exec.Command("ip", "netns", "exec", c.ns(podHost(p)), exe)
+	}
+	for i, s := range specs {
+		spec, _ := json.Marshal(s)
+		cmd := exec.Command("ip", "netns", "exec", c.ns(hosts[i]), exe)
 		cmd.Env = append(os.Environ(), envRole+"=server", envSpec+"="+string(spec))
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -275,10 +297,10 @@ func (c *cluster) startServers() error {
 		select {
 		case err := <-ready:
 			if err != nil {
-				return fmt.Errorf("server of pod %s: %w", p.name, err)
+				return fmt.Errorf("server %s: %w", s.Name, err)
 			}
 		case <-time.After(30 * time.Second):
-			return fmt.Errorf("server of pod %s: not ready after 30s", p.name)
+			return fmt.Errorf("server %s: not ready after 30s", s.Name)
 		}
 	}
 	return nil
@@ -307,6 +329,27 @@ func (c *cluster) send(host string, spec clientSpec) ([]attempt, error) {
 		return nil, fmt.Errorf("client in %s: %w", host, err)
 	}
 	return res, nil
+}
+
+// voidPackets returns how many packets node1 has sent into void0, its
+// stand-in uplink (all of them are dropped there, as the peer is down).
+func (c *cluster) voidPackets() (uint64, error) {
+	out, err := exec.Command("ip", "-n", c.ns("node1"), "-s", "-j", "link", "show", "dev", "void0").Output()
+	if err != nil {
+		return 0, fmt.Errorf("reading void0's counters: %w", err)
+	}
+	var links []struct {
+		Stats struct {
+			TX struct {
+				Packets uint64 `json:"packets"`
+				Dropped uint64 `json:"dropped"`
+			} `json:"tx"`
+		} `json:"stats64"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil || len(links) != 1 {
+		return 0, fmt.Errorf("reading void0's counters: %v in %s", err, out)
+	}
+	return links[0].Stats.TX.Packets + links[0].Stats.TX.Dropped, nil
 }
 
 // destroy stops the servers and deletes the namespaces.

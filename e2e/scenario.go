@@ -81,7 +81,8 @@ const (
 	// Reject: the node answers with an ICMP error or a TCP reset, so that
 	// the client fails at once (connection refused).
 	Reject Verdict = "reject"
-	// Drop: the packets vanish; the client times out.
+	// Drop: node1 discards the packets; the client times out, and
+	// nothing is forwarded out of node1's uplink either.
 	Drop Verdict = "drop"
 )
 

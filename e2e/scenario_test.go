@@ -13,7 +13,9 @@ import (
 // is about, without a kernel: every destination is exactly one service
 // port of the input, every endpoint a scenario expects is one of that
 // port's endpoints, a rejected destination has no endpoints, and a dropped
-// source lies outside the port's loadBalancerSourceRanges.
+// source lies outside the port's loadBalancerSourceRanges. A destination
+// of no service port is rejected (another port of a ClusterIP) or dropped
+// (an unallocated address of the service CIDR).
 func TestTableMatchesInput(t *testing.T) {
 	table, err := LoadTable()
 	if err != nil {
@@ -53,6 +55,17 @@ func TestTableMatchesInput(t *testing.T) {
 				if byVIP || byNodePort {
 					hits = append(hits, sp)
 				}
+			}
+			if len(hits) == 0 && sc.Expect.Verdict != Answer {
+				// No Service has the port: a rejection is for a
+				// ClusterIP's other ports, a drop for an unallocated
+				// address of the service CIDR.
+				isVIP := slices.ContainsFunc(model.ServicePorts, func(sp *compiler.ServicePort) bool { return sp.ClusterIP == sc.Dst.Addr() })
+				inCIDR := slices.ContainsFunc(opts.ServiceCIDRs, func(c string) bool { return netip.MustParsePrefix(c).Contains(sc.Dst.Addr()) })
+				if want := sc.Expect.Verdict == Reject; isVIP != want || !inCIDR {
+					t.Errorf("%s/%s belongs to no service port; a rejection needs a ClusterIP, a drop an unallocated address of %v", sc.Dst, sc.Proto, opts.ServiceCIDRs)
+				}
+				return
 			}
 			if len(hits) != 1 {
 				t.Fatalf("%s/%s is the destination of %d service ports of %s, want 1", sc.Dst, sc.Proto, len(hits), table.Input)
