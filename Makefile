@@ -6,8 +6,9 @@ STATICCHECK_VERSION ?= v0.8.2
 # What `make test` runs (CI runs `make test` through .ci/run). Each part of
 # the suite adds itself on its own line.
 TEST_TARGETS := lint unit
+TEST_TARGETS += e2e
 
-.PHONY: help build demo test lint unit golden-update
+.PHONY: help build demo test lint unit golden-update e2e
 help:
 	@echo "make build          build $(BIN)"
 	@echo "make demo           render the shipped example (examples/shop.yaml)"
@@ -15,6 +16,7 @@ help:
 	@echo "make unit           go test ./... (golden cases, unit tests, namespace load test)"
 	@echo "make lint           gofmt, go vet, staticcheck, dependency rule"
 	@echo "make golden-update  rewrite golden files from the current code (check them against the oracle!)"
+	@echo "make e2e            traffic through the rendered rules in network namespaces (root; docs/verification.md)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kubeproxyc
@@ -24,6 +26,10 @@ demo: build
 
 unit:
 	$(GO) test -count=1 ./...
+
+e2e:
+	$(GO) vet -tags e2e ./e2e
+	$(GO) test -count=1 -tags e2e -timeout 10m ./e2e
 
 golden-update:
 	$(GO) test ./cmd/kubeproxyc/cli -run 'TestGolden' -update
