@@ -1,0 +1,188 @@
+package gen
+
+import (
+	"net/netip"
+	"reflect"
+	"sort"
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// epInfo is what kube-proxy keeps of an endpoint copy.
+type epInfo struct {
+	ready, serving, terminating bool
+	node                        string
+	zoneHints, nodeHints        []string
+}
+
+func infoOf(e *discovery.Endpoint) epInfo {
+	c := e.Conditions
+	in := epInfo{
+		ready:       c.Ready == nil || *c.Ready,
+		serving:     c.Serving == nil || *c.Serving,
+		terminating: c.Terminating != nil && *c.Terminating,
+	}
+	if e.NodeName != nil {
+		in.node = *e.NodeName
+	}
+	if h := e.Hints; h != nil {
+		for _, z := range h.ForZones {
+			in.zoneHints = append(in.zoneHints, z.Name)
+		}
+		for _, n := range h.ForNodes {
+			in.nodeHints = append(in.nodeHints, n.Name)
+		}
+		sort.Strings(in.zoneHints)
+		sort.Strings(in.nodeHints)
+		in.zoneHints = dedupe(in.zoneHints)
+		in.nodeHints = dedupe(in.nodeHints)
+	}
+	return in
+}
+
+// watchedSlices groups the slices kube-proxy merges: by namespace, service
+// name and address type; slices it ignores are left out.
+func watchedSlices(objs []runtime.Object) map[string][]*discovery.EndpointSlice {
+	groups := map[string][]*discovery.EndpointSlice{}
+	for _, o := range objs {
+		es, ok := o.(*discovery.EndpointSlice)
+		if !ok {
+			continue
+		}
+		name := es.Labels[discovery.LabelServiceName]
+		if _, headless := es.Labels[v1.IsHeadlessService]; name == "" || headless || es.AddressType == discovery.AddressTypeFQDN {
+			continue
+		}
+		k := es.Namespace + "/" + name + "/" + string(es.AddressType)
+		groups[k] = append(groups[k], es)
+	}
+	return groups
+}
+
+func endpointIP(e *discovery.Endpoint) string {
+	if len(e.Addresses) == 0 {
+		return ""
+	}
+	a, err := netip.ParseAddr(e.Addresses[0])
+	if err != nil {
+		return e.Addresses[0]
+	}
+	return a.String()
+}
+
+// conflicts returns the endpoint IPs of one slice group whose merged
+// result would depend on the order kube-proxy visits the slices in.
+func conflicts(slices []*discovery.EndpointSlice) map[string]bool {
+	type perSlice struct{ lastNonTerm, firstTerm *epInfo }
+	// key: port name/protocol/number and endpoint IP
+	seen := map[string]map[int]*perSlice{}
+	for si, es := range slices {
+		for _, p := range es.Ports {
+			if p.Port == nil || *p.Port == 0 {
+				continue
+			}
+			name, proto := "", v1.ProtocolTCP
+			if p.Name != nil {
+				name = *p.Name
+			}
+			if p.Protocol != nil {
+				proto = *p.Protocol
+			}
+			for i := range es.Endpoints {
+				e := &es.Endpoints[i]
+				ip := endpointIP(e)
+				if ip == "" {
+					continue
+				}
+				k := name + "/" + string(proto) + "/" + strconv.Itoa(int(*p.Port)) + "/" + ip
+				if seen[k] == nil {
+					seen[k] = map[int]*perSlice{}
+				}
+				ps := seen[k][si]
+				if ps == nil {
+					ps = &perSlice{}
+					seen[k][si] = ps
+				}
+				in := infoOf(e)
+				if !in.terminating {
+					ps.lastNonTerm = &in
+				} else if ps.firstTerm == nil {
+					ps.firstTerm = &in
+				}
+			}
+		}
+	}
+	bad := map[string]bool{}
+	for k, bySlice := range seen {
+		if len(bySlice) < 2 {
+			continue
+		}
+		var nonTerm, term []*epInfo
+		for _, ps := range bySlice {
+			if ps.lastNonTerm != nil {
+				nonTerm = append(nonTerm, ps.lastNonTerm)
+			} else {
+				term = append(term, ps.firstTerm)
+			}
+		}
+		check := term
+		if len(nonTerm) > 0 {
+			check = nonTerm
+		}
+		for _, in := range check[1:] {
+			if !reflect.DeepEqual(*in, *check[0]) {
+				bad[k[lastSlash(k)+1:]] = true
+			}
+		}
+	}
+	return bad
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// Deterministic reports whether kube-proxy's result for the objects does
+// not depend on the order it merges EndpointSlices in.
+func Deterministic(objs []runtime.Object) bool {
+	for _, slices := range watchedSlices(objs) {
+		if len(conflicts(slices)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// repairDuplicates makes every conflicting endpoint identical in all
+// slices of its group (a copy of its first occurrence).
+func repairDuplicates(objs []runtime.Object) {
+	for _, slices := range watchedSlices(objs) {
+		bad := conflicts(slices)
+		if len(bad) == 0 {
+			continue
+		}
+		first := map[string]*discovery.Endpoint{}
+		for _, es := range slices {
+			for i := range es.Endpoints {
+				e := &es.Endpoints[i]
+				ip := endpointIP(e)
+				if !bad[ip] {
+					continue
+				}
+				if f, ok := first[ip]; ok {
+					*e = *f.DeepCopy()
+				} else {
+					first[ip] = e.DeepCopy()
+				}
+			}
+		}
+	}
+}
