@@ -57,7 +57,8 @@ func IPVSApplyScript(w io.Writer, p *ir.IPVS) error {
 	bw.WriteString("#   sh apply.sh            all steps: " + strings.Join(IPVSApplySteps, " ") + "\n")
 	bw.WriteString("#   sh apply.sh STEP...    only these steps\n")
 	bw.WriteString("# Running it again gives the same state.\n")
-	bw.WriteString("set -eu\n\n")
+	// -f: no pathname expansion, so that a step name like "*" stays a word.
+	bw.WriteString("set -euf\n\n")
 	bw.WriteString("dir=$(CDPATH= cd -- \"$(dirname -- \"$0\")\" && pwd)\n")
 	bw.WriteString("dev=" + ShellQuote(p.Device) + "\n")
 	bw.WriteString("ipt=" + ShellQuote(ipt) + "\n")
