@@ -25,7 +25,14 @@ while [ $i -lt ${#flags[@]} ]; do
 	i=$((i+1))
 	case $f in
 	--hostname-override) args+=(-hostname "$v") ;;
-	--node-ip) args+=(-node-ip "${v%%,*}" -node-addresses "$v") ;;
+	--node-ip)
+		# the oracle's -node-ip is the primary IP of the rendered family
+		primary=
+		for ip in ${v//,/ }; do
+			case $family,$ip in ipv6,*:*|ipv4,*.*) primary=${primary:-$ip} ;; esac
+		done
+		[ -n "$primary" ] && args+=(-node-ip "$primary")
+		args+=(-node-addresses "$v") ;;
 	--node-zone) args+=(-zone "$v") ;;
 	--iptables-masquerade-bit) args+=(-masquerade-bit "$v") ;;
 	--iptables-localhost-nodeports) args+=(-localhost-nodeports="$v") ;;
