@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,23 +68,60 @@ type Snapshot struct {
 	Warnings     []Diagnostic
 }
 
-// Limits on input, so that hostile input gets an error, not a hang.
+// Limits on the input, so that hostile or broken input gets an error and
+// not a hang or an exhausted memory. docs/errors.md lists them.
 const (
-	maxYAMLNodes = 50_000_000 // nodes after alias expansion, per document
-	maxDepth     = 200
+	// MaxInputBytes bounds all input files together.
+	MaxInputBytes = 512 << 20
+	// maxDocumentBytes bounds a YAML document (or JSON value) read as a
+	// whole: yaml.v3 builds a node tree of about twenty times its size.
+	// Larger documents must be Lists that are read item by item.
+	maxDocumentBytes = 16 << 20
+	// maxObjectNodes and maxObjectBytes bound one object once its YAML
+	// aliases are expanded, against "billion laughs" documents. A real
+	// object is far smaller: the API server takes at most 3 MiB.
+	maxObjectNodes = 2_000_000
+	maxObjectBytes = 16 << 20
+	// maxObjectDepth bounds the nesting of one object; Kubernetes
+	// objects nest a dozen levels deep. (yaml.v3 itself stops at 10000.)
+	maxObjectDepth = 100
+	// maxListDepth bounds Lists nested in Lists.
+	maxListDepth = 8
+	// maxKeptErrors bounds the diagnostics kept; the rest are counted.
+	maxKeptErrors = 10000
 )
 
 // ReadSources reads the -f arguments: files, directories (every *.yaml,
-// *.yml and *.json below, in name order) and "-" for stdin.
+// *.yml and *.json below, in name order) and "-" for stdin. It refuses
+// more than MaxInputBytes in all.
 func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 	var out []Source
+	total := int64(0)
+	read := func(name string, r io.Reader) error {
+		data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes-total+1))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", name, err)
+		}
+		total += int64(len(data))
+		if total > MaxInputBytes {
+			return fmt.Errorf("reading %s: the input is larger than %d MiB in all", name, MaxInputBytes>>20)
+		}
+		out = append(out, Source{Name: name, Data: data})
+		return nil
+	}
+	readFile := func(path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("reading input: %w", err)
+		}
+		defer f.Close()
+		return read(path, f)
+	}
 	for _, a := range args {
 		if a == "-" {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, fmt.Errorf("reading stdin: %w", err)
+			if err := read("<stdin>", stdin); err != nil {
+				return nil, err
 			}
-			out = append(out, Source{Name: "<stdin>", Data: data})
 			continue
 		}
 		st, err := os.Stat(a)
@@ -92,11 +129,9 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 			return nil, fmt.Errorf("reading input: %w", err)
 		}
 		if !st.IsDir() {
-			data, err := os.ReadFile(a)
-			if err != nil {
-				return nil, fmt.Errorf("reading input: %w", err)
+			if err := readFile(a); err != nil {
+				return nil, err
 			}
-			out = append(out, Source{Name: a, Data: data})
 			continue
 		}
 		var files []string
@@ -118,11 +153,9 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("reading input: %w", err)
+			if err := readFile(f); err != nil {
+				return nil, err
 			}
-			out = append(out, Source{Name: f, Data: data})
 		}
 	}
 	return out, nil
@@ -130,16 +163,67 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 
 // loader accumulates objects and diagnostics over all sources.
 type loader struct {
-	snap   *Snapshot
-	errs   []Diagnostic
-	warns  []Diagnostic
-	budget int
+	snap  *Snapshot
+	errs  []Diagnostic
+	warns []Diagnostic
+	// dropped counts the errors not kept once maxKeptErrors were.
+	dropped int
+	// budget is what is left of the nodes and bytes one object may expand
+	// to (toJSON); total is what is left for the whole input, which
+	// aliases to whole objects or Lists could otherwise multiply.
+	budget, byteBudget, total int
+	// overBudget is set once total ran out (and reported).
+	overBudget bool
+	// size is the input's size in bytes.
+	size int
+	// streamErr is the syntax error that stopped streamList, if any.
+	streamErr *yamlError
+	// noStream reads Lists as whole documents.
+	noStream bool
+	// badPaths are the fields of the object being loaded whose values
+	// had the wrong type (convert.go).
+	badPaths []string
+}
+
+// accept reports whether the object being loaded may join the snapshot:
+// it validated and had no value of the wrong type.
+func (l *loader) accept(valid bool) bool { return valid && len(l.badPaths) == 0 }
+
+// totalBudget is how many nodes the whole input may expand to: a fixed
+// allowance plus a few per input byte (a node takes at least two bytes
+// to write, so input without aliases never reaches it).
+func (l *loader) totalBudget() int { return maxObjectNodes + 2*l.size }
+
+// spend takes n nodes from the input's budget; once it runs out it
+// reports that once and returns false.
+func (l *loader) spend(pos Pos, n int) bool {
+	l.total -= n
+	if l.total >= 0 {
+		return true
+	}
+	if !l.overBudget {
+		l.overBudget = true
+		l.errorf(pos, "", "", "input too large once YAML aliases are expanded (more than %d nodes in all)", l.totalBudget())
+	}
+	return false
 }
 
 // Load parses, defaults and validates the sources. On bad input it returns
 // the snapshot read so far and an Errors value listing every problem.
 func Load(srcs []Source) (*Snapshot, error) {
-	l := &loader{snap: &Snapshot{}}
+	return load(srcs, true)
+}
+
+// load is Load; stream false reads every document as a whole (the
+// fuzz tests compare both ways).
+func load(srcs []Source, stream bool) (*Snapshot, error) {
+	l := &loader{snap: &Snapshot{}, noStream: !stream}
+	size := 0
+	for _, s := range srcs {
+		size += len(s.Data)
+	}
+	l.size = size
+	l.total = l.totalBudget()
 	for _, s := range srcs {
 		l.source(s)
 	}
@@ -149,39 +233,112 @@ func Load(srcs []Source) (*Snapshot, error) {
 	l.snap.Warnings = l.warns
 	if len(l.errs) > 0 {
 		sortDiagnostics(l.errs)
+		if l.dropped > 0 {
+			last := l.errs[len(l.errs)-1]
+			l.errs = append(l.errs, Diagnostic{Pos: last.Pos,
+				Message: fmt.Sprintf("too many errors: %d more not recorded", l.dropped)})
+		}
 		return l.snap, Errors(l.errs)
 	}
 	return l.snap, nil
 }
 
 func (l *loader) errorf(pos Pos, object, field, format string, args ...any) {
+	if len(l.errs) >= maxKeptErrors {
+		l.dropped++
+		return
+	}
 	l.errs = append(l.errs, Diagnostic{Pos: pos, Object: object, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 func (l *loader) warnf(pos Pos, object, field, format string, args ...any) {
+	if len(l.warns) >= maxKeptErrors {
+		return
+	}
 	l.warns = append(l.warns, Diagnostic{Pos: pos, Severity: SeverityWarning, Object: object, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// source loads one input file: document by document, and a List
+// document item by item where it can (loadstream.go), so that the
+// memory a file takes stays in proportion to its largest object.
 func (l *loader) source(s Source) {
-	if bytes.IndexByte(s.Data, 0) >= 0 {
-		l.errorf(Pos{File: s.Name, Line: 1}, "", "", "input contains a NUL byte: not a YAML or JSON file")
+	if line, msg := checkCharacters(s.Data); msg != "" {
+		l.errorf(Pos{File: s.Name, Line: line}, "", "", "%s", msg)
 		return
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(s.Data))
+	for _, d := range splitDocuments(s.Data) {
+		l.document(s.Name, d)
+	}
+}
+
+// document loads one YAML document (or a JSON value) of a file.
+func (l *loader) document(file string, d document) {
+	l.streamErr = nil
+	if !l.noStream && l.streamList(file, d) {
+		return
+	}
+	if len(d.data) > maxDocumentBytes {
+		if l.streamErr != nil {
+			// the List could not be read item by item because of this
+			l.yamlError(file, l.streamErr)
+			return
+		}
+		l.errorf(Pos{File: file, Line: d.line}, "", "",
+			"document is larger than %d MiB: only a kind: List in block style or JSON is read item by item; split it into several documents", maxDocumentBytes>>20)
+		return
+	}
+	nodes, err := parseYAML(d.data, d.line)
+	for _, n := range nodes {
+		l.node(file, n, 0)
+	}
+	if err != nil {
+		l.yamlError(file, err)
+	}
+}
+
+// yamlError reports a YAML syntax error.
+func (l *loader) yamlError(file string, err *yamlError) {
+	l.errorf(Pos{File: file, Line: err.line}, "", "", "invalid YAML: %s", err.msg)
+}
+
+// yamlError is a yaml.v3 error with its line counted in the file.
+type yamlError struct {
+	line int
+	msg  string
+}
+
+// parseYAML decodes every document of data, whose first line is line
+// firstLine of its file; node lines are shifted to count in the file. On a
+// syntax error it returns the documents before it and the error.
+func parseYAML(data []byte, firstLine int) ([]*yaml.Node, *yamlError) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*yaml.Node
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return
+			return out, nil
 		}
 		if err != nil {
-			l.errorf(Pos{File: s.Name, Line: yamlErrorLine(err)}, "", "", "%s", yamlErrorText(err))
-			return
+			line, msg := splitYAMLError(err)
+			return out, &yamlError{line: line + firstLine - 1, msg: msg}
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
-		l.node(s.Name, doc.Content[0], 0)
+		shiftLines(doc.Content[0], firstLine-1)
+		out = append(out, doc.Content[0])
+	}
+}
+
+// shiftLines adds delta to the line of n and of every node below it.
+func shiftLines(n *yaml.Node, delta int) {
+	if delta == 0 {
+		return
+	}
+	n.Line += delta
+	for _, c := range n.Content {
+		shiftLines(c, delta)
 	}
 }
 
@@ -200,7 +357,7 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 	}
 	apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
 	if strings.HasSuffix(kind, "List") {
-		items := field(n, "items")
+		items := child(n, "items")
 		if items == nil {
 			return
 		}
@@ -211,11 +368,14 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 			l.errorf(Pos{File: file, Line: items.Line}, kind, "items", "expected a list, found %s", kindName(items))
 			return
 		}
-		if depth > 8 {
-			l.errorf(pos, kind, "items", "Lists nested more than 8 deep")
+		if depth >= maxListDepth {
+			l.errorf(pos, kind, "items", "Lists nested more than %d deep", maxListDepth)
 			return
 		}
 		for _, it := range items.Content {
+			if !l.spend(pos, 1) {
+				return
+			}
 			l.node(file, it, depth+1)
 		}
 		return
@@ -224,106 +384,90 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		l.warnf(pos, "", "", "object without apiVersion and kind ignored")
 		return
 	}
-	var buf bytes.Buffer
-	l.budget = maxYAMLNodes
-	if err := l.toJSON(&buf, n, 0); err != nil {
-		l.errorf(pos, kind, "", "%v", err)
-		return
-	}
 	loc := &locator{file: file, root: n}
+	obj := kind + " " + objectName(n, kind)
 	switch apiVersion + "/" + kind {
 	case "v1/Service":
 		var svc v1.Service
-		if !l.decode(buf.Bytes(), &svc, loc, "Service") {
+		if !l.decode(loc, obj, n, &svc) {
 			return
 		}
 		defaultService(&svc)
-		if validateService(l, &svc, loc) {
+		if l.accept(validateService(l, &svc, loc)) {
 			l.snap.Services = append(l.snap.Services, &Service{Obj: &svc, Pos: pos})
 		}
 	case "discovery.k8s.io/v1/EndpointSlice":
 		var es discovery.EndpointSlice
-		if !l.decode(buf.Bytes(), &es, loc, "EndpointSlice") {
+		if !l.decode(loc, obj, n, &es) {
 			return
 		}
 		defaultSlice(&es)
-		if validateSlice(l, &es, loc) {
+		if l.accept(validateSlice(l, &es, loc)) {
 			l.snap.Slices = append(l.snap.Slices, &Slice{Obj: &es, Pos: pos})
 		}
 	case "v1/Endpoints":
 		var ep v1.Endpoints
-		if !l.decode(buf.Bytes(), &ep, loc, "Endpoints") {
+		if !l.decode(loc, obj, n, &ep) {
 			return
 		}
-		if validateEndpoints(l, &ep, loc) {
+		if l.accept(validateEndpoints(l, &ep, loc)) {
 			l.snap.Endpoints = append(l.snap.Endpoints, &EndpointsObj{Obj: &ep, Pos: pos})
 		}
 	case "v1/Node":
 		var node v1.Node
-		if !l.decode(buf.Bytes(), &node, loc, "Node") {
+		if !l.decode(loc, obj, n, &node) {
 			return
 		}
-		l.snap.Nodes = append(l.snap.Nodes, &NodeObj{Obj: &node, Pos: pos})
+		if l.accept(validateNode(l, &node, loc)) {
+			l.snap.Nodes = append(l.snap.Nodes, &NodeObj{Obj: &node, Pos: pos})
+		}
 	case "networking.k8s.io/v1/ServiceCIDR":
-		var sc struct {
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-			Spec struct {
-				CIDRs []string `json:"cidrs"`
-			} `json:"spec"`
-		}
-		if !l.decode(buf.Bytes(), &sc, loc, "ServiceCIDR") {
+		var sc serviceCIDR
+		if !l.decode(loc, obj, n, &sc) {
 			return
 		}
-		obj := "ServiceCIDR " + sc.Metadata.Name
-		for i, c := range sc.Spec.CIDRs {
-			if _, ok := ParseCIDRSloppy(c); !ok {
-				l.errorf(loc.pos("spec", "cidrs", i), obj, fmt.Sprintf("spec.cidrs[%d]", i), "Invalid value: %q: must be a valid CIDR", c)
-			}
+		if l.accept(validateServiceCIDR(l, &sc, loc)) {
+			l.snap.ServiceCIDRs = append(l.snap.ServiceCIDRs, &ServiceCIDRObj{Name: sc.Metadata.Name, CIDRs: sc.Spec.CIDRs, Pos: pos})
 		}
-		l.snap.ServiceCIDRs = append(l.snap.ServiceCIDRs, &ServiceCIDRObj{Name: sc.Metadata.Name, CIDRs: sc.Spec.CIDRs, Pos: pos})
 	default:
 		l.warnf(pos, "", "", "%s %s is not used by kube-proxy; skipped", apiVersion, kind)
 	}
 }
 
-// decode unmarshals the object's JSON into a typed value, reporting type
-// errors at the field's line.
-func (l *loader) decode(data []byte, v any, loc *locator, kind string) bool {
+// decode converts object node n (convert.go) and decodes it into v, a
+// pointer to its Go type; it reports whether that worked.
+//
+// After a type error (l.badPaths not empty) it still decodes, with the
+// bad values as null, so that validation reports the other errors of the
+// object; report leaves out those about the bad values, and the object
+// is refused (accept).
+func (l *loader) decode(loc *locator, obj string, n *yaml.Node, v any) bool {
+	l.badPaths = l.badPaths[:0]
+	data, ok := l.convert(loc, obj, n, reflect.TypeOf(v))
+	if !ok {
+		return false
+	}
 	err := json.Unmarshal(data, v)
 	if err == nil {
 		return true
 	}
+	// What convert lets through is well typed except for the few types
+	// that decode themselves (targetPort, timestamps, quantities).
 	var te *json.UnmarshalTypeError
-	obj := kind + " " + objectName(loc.root)
-	if errors.As(err, &te) {
-		path := te.Field
-		l.errorf(loc.posDotted(path), obj, jsonPathToField(path), "Invalid value: expected %s, found a JSON %s", te.Type.String(), te.Value)
+	if errors.As(err, &te) && te.Field != "" {
+		path := dottedToField(te.Field)
+		l.errorf(loc.posField(path), obj, path, "Invalid value: expected %s, found a JSON %s", te.Type, te.Value)
 		return false
 	}
-	l.errorf(Pos{File: loc.file, Line: loc.root.Line}, obj, "", "%v", err)
+	l.errorf(Pos{File: loc.file, Line: loc.root.Line}, obj, "", "%s", strings.TrimPrefix(err.Error(), "json: "))
 	return false
 }
 
-func objectName(n *yaml.Node) string {
-	md := field(n, "metadata")
-	if md == nil {
-		return ""
-	}
-	ns, name := scalarField(md, "namespace"), scalarField(md, "name")
-	if ns == "" {
-		ns = "default"
-	}
-	return ns + "/" + name
-}
-
-// jsonPathToField turns encoding/json's "spec.ports.0.port" into
+// dottedToField turns encoding/json's "spec.ports.0.port" into
 // "spec.ports[0].port".
-func jsonPathToField(p string) string {
-	parts := strings.Split(p, ".")
+func dottedToField(p string) string {
 	var b strings.Builder
-	for i, s := range parts {
+	for i, s := range strings.Split(p, ".") {
 		if _, err := strconv.Atoi(s); err == nil && i > 0 {
 			b.WriteString("[" + s + "]")
 			continue
@@ -334,6 +478,21 @@ func jsonPathToField(p string) string {
 		b.WriteString(s)
 	}
 	return b.String()
+}
+
+// objectName is "namespace/name" as the object will be known (Services
+// default to the namespace "default"), or the name of a cluster-scoped
+// object.
+func objectName(n *yaml.Node, kind string) string {
+	md := child(n, "metadata")
+	ns, name := scalarField(md, "namespace"), scalarField(md, "name")
+	switch {
+	case kind == "Node" || kind == "ServiceCIDR":
+		return name
+	case ns == "" && kind == "Service":
+		ns = "default"
+	}
+	return ns + "/" + name
 }
 
 func kindName(n *yaml.Node) string {
@@ -355,7 +514,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func field(n *yaml.Node, key string) *yaml.Node {
+func child(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -372,129 +531,24 @@ func field(n *yaml.Node, key string) *yaml.Node {
 }
 
 func scalarField(n *yaml.Node, key string) string {
-	v := field(n, key)
+	v := child(n, key)
 	if v == nil || v.Kind != yaml.ScalarNode {
 		return ""
 	}
 	return v.Value
 }
 
-// toJSON converts a YAML node to JSON, resolving aliases within a budget
-// of nodes so that alias bombs end in an error.
-func (l *loader) toJSON(b *bytes.Buffer, n *yaml.Node, depth int) error {
-	l.budget--
-	if l.budget < 0 {
-		return fmt.Errorf("document too large after alias expansion (more than %d nodes)", maxYAMLNodes)
-	}
-	if depth > maxDepth {
-		return fmt.Errorf("line %d: nesting deeper than %d levels", n.Line, maxDepth)
-	}
-	switch n.Kind {
-	case yaml.AliasNode:
-		return l.toJSON(b, n.Alias, depth+1)
-	case yaml.MappingNode:
-		b.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: mapping key is not a scalar", k.Line)
-			}
-			writeJSONString(b, k.Value)
-			b.WriteByte(':')
-			if err := l.toJSON(b, n.Content[i+1], depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	case yaml.SequenceNode:
-		b.WriteByte('[')
-		for i, c := range n.Content {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := l.toJSON(b, c, depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case yaml.ScalarNode:
-		return scalarJSON(b, n)
-	default:
-		b.WriteString("null")
-	}
-	return nil
-}
-
-func scalarJSON(b *bytes.Buffer, n *yaml.Node) error {
-	switch n.ShortTag() {
-	case "!!null":
-		b.WriteString("null")
-	case "!!bool":
-		switch strings.ToLower(n.Value) {
-		case "true", "yes", "on":
-			b.WriteString("true")
-		default:
-			b.WriteString("false")
-		}
-	case "!!int":
-		v := strings.ReplaceAll(n.Value, "_", "")
-		if i, err := strconv.ParseInt(v, 0, 64); err == nil {
-			b.WriteString(strconv.FormatInt(i, 10))
-		} else if u, err := strconv.ParseUint(v, 0, 64); err == nil {
-			b.WriteString(strconv.FormatUint(u, 10))
-		} else if strings.HasPrefix(v, "0o") {
-			i, err := strconv.ParseInt(v[2:], 8, 64)
-			if err != nil {
-				return fmt.Errorf("line %d: invalid integer %q", n.Line, truncate(n.Value, 40))
-			}
-			b.WriteString(strconv.FormatInt(i, 10))
-		} else {
-			return fmt.Errorf("line %d: invalid integer %q", n.Line, truncate(n.Value, 40))
-		}
-	case "!!float":
-		f, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return fmt.Errorf("line %d: number %q cannot be represented in JSON", n.Line, truncate(n.Value, 40))
-		}
-		b.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
-	default:
-		writeJSONString(b, n.Value)
-	}
-	return nil
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s)
-	b.Write(enc)
-}
-
-// yamlErrorLine extracts the line from a yaml.v3 error ("yaml: line N: ...").
-func yamlErrorLine(err error) int {
-	s := err.Error()
-	if i := strings.Index(s, "line "); i >= 0 {
-		rest := s[i+5:]
-		j := 0
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
-		}
-		if n, err := strconv.Atoi(rest[:j]); err == nil {
-			return n
-		}
-	}
-	return 1
-}
-
-func yamlErrorText(err error) string {
+// splitYAMLError takes yaml.v3's "yaml: line N: message" apart. Errors
+// without a line (rare: the reader's) count as line 1 of the document.
+func splitYAMLError(err error) (int, string) {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	if strings.HasPrefix(s, "line ") {
-		if i := strings.Index(s, ": "); i >= 0 {
-			s = s[i+2:]
+	if rest, ok := strings.CutPrefix(s, "line "); ok {
+		num, msg, ok := strings.Cut(rest, ": ")
+		if n, err := strconv.Atoi(num); ok && err == nil && n > 0 {
+			return n, msg
 		}
 	}
-	return "invalid YAML: " + s
+	return 1, s
 }
 
 // locator maps a field path of one object to its line in the file.
@@ -538,17 +592,4 @@ func (lc *locator) pos(path ...any) Pos {
 		}
 	}
 	return Pos{File: lc.file, Line: line}
-}
-
-// posDotted is pos for encoding/json's dotted paths ("spec.ports.0.port").
-func (lc *locator) posDotted(p string) Pos {
-	var path []any
-	for _, s := range strings.Split(p, ".") {
-		if i, err := strconv.Atoi(s); err == nil {
-			path = append(path, i)
-		} else if s != "" {
-			path = append(path, s)
-		}
-	}
-	return lc.pos(path...)
 }

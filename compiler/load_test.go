@@ -1,0 +1,160 @@
+package compiler
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// loadText loads one file and returns its errors and warnings as lines.
+func loadText(t *testing.T, name, data string) (*Snapshot, []string, []string) {
+	t.Helper()
+	snap, err := Load([]Source{{Name: name, Data: []byte(data)}})
+	var errs []string
+	if err != nil {
+		var es Errors
+		if !errors.As(err, &es) {
+			t.Fatalf("Load: %T %v", err, err)
+		}
+		for _, d := range es {
+			errs = append(errs, d.String())
+		}
+	}
+	var warns []string
+	for _, w := range snap.Warnings {
+		warns = append(warns, w.String())
+	}
+	return snap, errs, warns
+}
+
+const svcHead = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+
+func TestLoadDiagnostics(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string // default in.yaml
+		input string
+		errs  []string
+		warns []string
+	}{
+		{
+			name: "positions count in the file across documents and List items",
+			input: "# a comment\n" + svcHead + "spec:\n  clusterIP: 10.96.0.1\n  ports:\n  - port: 70000\n" +
+				"---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: b}\n  spec:\n    clusterIP: 10.96.0.2\n    ports:\n    - port: 0\n",
+			errs: []string{
+				"in.yaml:9: Service default/web: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+				"in.yaml:20: Service default/b: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
+			},
+		},
+		{
+			name: "JSON positions",
+			file: "in.json",
+			input: `{"apiVersion":"v1","kind":"List","items":[` + "\n" +
+				`{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},` + "\n" +
+				`"spec":{"clusterIP":"10.96.0.1",` + "\n" + `"ports":[{"port":-1}]}}]}`,
+			errs: []string{"in.json:4: Service default/a: spec.ports[0].port: Invalid value: -1: must be between 1 and 65535, inclusive"},
+		},
+		{
+			// The API server checks Service port names as DNS-1123 labels,
+			// not as the IANA names of container ports (15 characters).
+			name:  "long and numeric service port names are valid",
+			input: svcHead + "spec:\n  clusterIP: 10.96.0.1\n  ports:\n  - {name: a-very-long-port-name, port: 80}\n  - {name: \"8080\", port: 81}\n  - {name: a--b, port: 82}\n",
+		},
+		{
+			// RelaxedServiceNameValidation is on by default in v1.36:
+			// Service names are DNS-1123 labels and may start with a digit.
+			name:  "service name may start with a digit",
+			input: "apiVersion: v1\nkind: Service\nmetadata:\n  name: 1web\nspec:\n  clusterIP: 10.96.0.1\n  ports: [{port: 80}]\n",
+		},
+		{
+			// kube-proxy skips a slice port of 0; the API server accepts it.
+			name: "endpointslice port 0 is accepted",
+			input: "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, namespace: default, labels: {kubernetes.io/service-name: web}}\n" +
+				"addressType: IPv4\nports: [{name: x, port: 0}]\nendpoints: [{addresses: [10.0.0.1]}]\n",
+		},
+		{
+			name:  "field names are case-sensitive",
+			input: svcHead + "spec:\n  ClusterIP: 10.96.0.9\n  clusterIP: 10.96.0.1\n  ports: [{port: 80}]\n",
+			warns: []string{`in.yaml:6: warning: Service default/web: spec.ClusterIP: unknown field, ignored (field names are case-sensitive: "clusterIP")`},
+		},
+		{
+			name:  "a key given twice is an error",
+			input: svcHead + "spec:\n  clusterIP: 10.96.0.1\n  clusterIP: 10.96.0.2\n  ports: [{port: 80}]\n",
+			errs:  []string{`in.yaml:7: Service default/web: spec.clusterIP: Duplicate value: "clusterIP": the key is already set at line 6`},
+		},
+		{
+			name:  "merge keys merge",
+			input: svcHead + "  labels: &d {clusterIP: 10.96.0.1}\nspec:\n  <<: *d\n  ports: [{port: 80}]\n",
+		},
+		{
+			name:  "values of the wrong type, and the rest of the object is still checked",
+			input: svcHead + "  namespace: Bad\nspec:\n  clusterIP: 10.96.0.1\n  ports:\n  - port: \"80\"\n    protocol: tcp\n",
+			errs: []string{
+				`in.yaml:5: Service Bad/web: metadata.namespace: Invalid value: "Bad": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+				`in.yaml:9: Service Bad/web: spec.ports[0].port: Invalid value: "80": expected an integer (int32)`,
+				`in.yaml:10: Service Bad/web: spec.ports[0].protocol: Unsupported value: "tcp": supported values: "SCTP", "TCP", "UDP"`,
+			},
+		},
+		{
+			name:  "control characters in names are escaped in messages",
+			input: "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"web\\nin.yaml:1: fake\\x1b[2J\"\nspec:\n  clusterIP: 10.96.0.1\n  ports: [{port: 80}]\n",
+			errs: []string{
+				`in.yaml:4: Service default/web\nin.yaml:1: fake\x1b[2J: metadata.name: Invalid value: "web\nin.yaml:1: fake\x1b[2J": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+			},
+		},
+		{
+			name:  "a NUL byte is refused at its line",
+			input: svcHead + "spec:\n  clusterIP: \x00\n",
+			errs:  []string{"in.yaml:6: control character U+0000 is not allowed in YAML or JSON input (is this a binary file?)"},
+		},
+		{
+			name:  "invalid UTF-8 is refused at its line",
+			input: svcHead + "spec:\n  clusterIP: \xff\n",
+			errs:  []string{"in.yaml:6: invalid UTF-8 (byte 0xff): YAML and JSON input must be UTF-8 text"},
+		},
+		{
+			name:  "YAML syntax errors count lines in the file",
+			input: svcHead + "spec: {clusterIP: None}\n---\n" + svcHead + "spec:\n  ports: [\n",
+			errs:  []string{"in.yaml:12: invalid YAML: did not find expected node content"},
+		},
+		{
+			name: "two services cannot share a cluster IP or a node port",
+			input: "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001}]}\n---\n" +
+				"apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001, protocol: UDP}]}\n",
+			errs: []string{
+				"in.yaml:6: Service default/b: spec.clusterIPs[0]: Duplicate value: cluster IP 10.96.0.1 is also used by Service default/a (in.yaml:1): the API server allocates each one once",
+				"in.yaml:6: Service default/b: spec.ports[0].nodePort: Duplicate value: node port 30001 is also used by Service default/a (in.yaml:1): the API server allocates each one once",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := tc.file
+			if file == "" {
+				file = "in.yaml"
+			}
+			_, errs, warns := loadText(t, file, tc.input)
+			if diff := cmp.Diff(tc.errs, errs); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.warns, warns); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestErrorsCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(svcHead + "spec:\n  clusterIP: 10.96.0.1\n  ports:\n")
+	for i := 0; i < MaxReportedErrors+5; i++ {
+		b.WriteString("  - {name: p" + strings.Repeat("x", i%3) + ", port: 0}\n")
+	}
+	_, err := Load([]Source{{Name: "in.yaml", Data: []byte(b.String())}})
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != MaxReportedErrors+1 || !strings.HasPrefix(lines[len(lines)-1], "too many errors: ") {
+		t.Errorf("got %d lines, last %q; want %d and a summary", len(lines), lines[len(lines)-1], MaxReportedErrors+1)
+	}
+}

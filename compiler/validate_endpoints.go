@@ -1,0 +1,429 @@
+package compiler
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// The API server's limits on an EndpointSlice
+// (pkg/apis/discovery/validation).
+const (
+	maxSliceEndpoints  = 1000
+	maxSliceAddresses  = 100
+	maxSlicePorts      = 20000
+	maxTopologyLabels  = 16
+	maxZoneHints       = 8
+	maxNodeHints       = 8
+	maxServiceCIDRs    = 2
+	maxNodePodCIDRs    = 2
+	maxEndpointPortNum = 65535
+)
+
+var addressTypes = []discovery.AddressType{discovery.AddressTypeFQDN, discovery.AddressTypeIPv4, discovery.AddressTypeIPv6}
+
+// validateSlice checks an EndpointSlice as the API server would; it
+// reports whether the slice is valid.
+func validateSlice(l *loader, es *discovery.EndpointSlice, loc *locator) bool {
+	obj := "EndpointSlice " + es.Namespace + "/" + es.Name
+	errs := validateMeta(&es.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	switch {
+	case es.AddressType == "":
+		errs = append(errs, field.Required(field.NewPath("addressType"), ""))
+	case !slices.Contains(addressTypes, es.AddressType):
+		errs = append(errs, field.NotSupported(field.NewPath("addressType"), es.AddressType, addressTypes))
+	}
+	errs = append(errs, slicePortErrors(es.Ports)...)
+	errs = append(errs, sliceEndpointErrors(es.Endpoints, es.AddressType)...)
+	var ws field.ErrorList
+	if es.AddressType == discovery.AddressTypeIPv4 && len(es.Endpoints) <= maxSliceEndpoints {
+		for i, ep := range es.Endpoints {
+			for j, a := range ep.Addresses {
+				ws = append(ws, ipWarnings(field.NewPath("endpoints").Index(i).Child("addresses").Index(j), a)...)
+			}
+		}
+	}
+	if len(errs) == 0 && len(l.badPaths) == 0 {
+		l.warn(loc, obj, ws)
+	}
+	return l.report(loc, obj, errs)
+}
+
+func slicePortErrors(ports []discovery.EndpointPort) field.ErrorList {
+	var errs field.ErrorList
+	path := field.NewPath("ports")
+	if len(ports) > maxSlicePorts {
+		return field.ErrorList{field.TooMany(path, len(ports), maxSlicePorts)}
+	}
+	names := map[string]bool{}
+	for i, p := range ports {
+		pp := path.Index(i)
+		name := *p.Name // defaultSlice set it
+		if name != "" {
+			for _, msg := range validation.IsDNS1123Label(name) {
+				errs = append(errs, field.Invalid(pp.Child("name"), name, msg))
+			}
+		}
+		if names[name] {
+			errs = append(errs, field.Duplicate(pp.Child("name"), name))
+		}
+		names[name] = true
+		if p.Protocol != nil && !slices.Contains(protocols, *p.Protocol) {
+			errs = append(errs, field.NotSupported(pp.Child("protocol"), *p.Protocol, protocols))
+		}
+		if p.AppProtocol != nil {
+			for _, msg := range validation.IsQualifiedName(*p.AppProtocol) {
+				errs = append(errs, field.Invalid(pp.Child("appProtocol"), *p.AppProtocol, msg))
+			}
+		}
+		// The API server leaves the number unchecked; kube-proxy skips 0
+		// and would write any other value into its rules, where a number
+		// outside 1-65535 makes iptables-restore or nft fail.
+		if p.Port != nil && (*p.Port < 0 || *p.Port > maxEndpointPortNum) {
+			errs = append(errs, field.Invalid(pp.Child("port"), *p.Port, "must be between 0 (no port) and 65535, inclusive"))
+		}
+	}
+	return errs
+}
+
+func sliceEndpointErrors(eps []discovery.Endpoint, at discovery.AddressType) field.ErrorList {
+	path := field.NewPath("endpoints")
+	if len(eps) > maxSliceEndpoints {
+		return field.ErrorList{field.TooMany(path, len(eps), maxSliceEndpoints)}
+	}
+	var errs field.ErrorList
+	for i := range eps {
+		ep := &eps[i]
+		ip := path.Index(i)
+		ap := ip.Child("addresses")
+		switch {
+		case len(ep.Addresses) == 0:
+			errs = append(errs, field.Required(ap, "must contain at least 1 address"))
+		case len(ep.Addresses) > maxSliceAddresses:
+			errs = append(errs, field.TooMany(ap, len(ep.Addresses), maxSliceAddresses))
+		}
+		for j, a := range ep.Addresses {
+			if j >= maxSliceAddresses {
+				break
+			}
+			errs = append(errs, sliceAddressErrors(ap.Index(j), a, at)...)
+		}
+		if ep.NodeName != nil {
+			for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*ep.NodeName, false) {
+				errs = append(errs, field.Invalid(ip.Child("nodeName"), *ep.NodeName, msg))
+			}
+		}
+		if len(ep.DeprecatedTopology) > maxTopologyLabels {
+			errs = append(errs, field.TooMany(ip.Child("deprecatedTopology"), len(ep.DeprecatedTopology), maxTopologyLabels))
+		}
+		errs = append(errs, labelErrors(ep.DeprecatedTopology, ip.Child("deprecatedTopology"))...)
+		if ep.Hostname != nil {
+			for _, msg := range validation.IsDNS1123Label(*ep.Hostname) {
+				errs = append(errs, field.Invalid(ip.Child("hostname"), *ep.Hostname, msg))
+			}
+		}
+		if ep.Zone != nil {
+			// Not checked by the API server, but the zone comes from a
+			// Node's topology.kubernetes.io/zone label, a label value.
+			for _, msg := range validation.IsValidLabelValue(*ep.Zone) {
+				errs = append(errs, field.Invalid(ip.Child("zone"), *ep.Zone, msg))
+			}
+		}
+		if ep.Hints != nil {
+			errs = append(errs, hintErrors(ep.Hints, ip.Child("hints"))...)
+		}
+	}
+	return errs
+}
+
+// sliceAddressErrors checks one address of an EndpointSlice of the given
+// address type; unknown types are reported on addressType alone.
+func sliceAddressErrors(path *field.Path, a string, at discovery.AddressType) field.ErrorList {
+	switch at {
+	case discovery.AddressTypeIPv4:
+		errs := endpointIPErrors(path, a, false)
+		if ip, ok := ParseIPSloppy(a); ok && !ip.Is4() {
+			errs = append(errs, field.Invalid(path, a, "must be an IPv4 address"))
+		}
+		return errs
+	case discovery.AddressTypeIPv6:
+		errs := endpointIPErrors(path, a, true)
+		if ip, ok := ParseIPSloppy(a); ok && ip.Is4() {
+			errs = append(errs, field.Invalid(path, a, "must be an IPv6 address"))
+		}
+		return errs
+	case discovery.AddressTypeFQDN:
+		return validation.IsFullyQualifiedDomainName(path, a)
+	}
+	return nil
+}
+
+func hintErrors(h *discovery.EndpointHints, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	zp := path.Child("forZones")
+	if len(h.ForZones) > maxZoneHints {
+		return field.ErrorList{field.TooMany(zp, len(h.ForZones), maxZoneHints)}
+	}
+	seen := map[string]bool{}
+	for i, z := range h.ForZones {
+		p := zp.Index(i).Child("name")
+		if seen[z.Name] {
+			errs = append(errs, field.Duplicate(p, z.Name))
+		}
+		seen[z.Name] = true
+		for _, msg := range validation.IsValidLabelValue(z.Name) {
+			errs = append(errs, field.Invalid(p, z.Name, msg))
+		}
+	}
+	np := path.Child("forNodes")
+	if len(h.ForNodes) > maxNodeHints {
+		return append(errs, field.TooMany(np, len(h.ForNodes), maxNodeHints))
+	}
+	seen = map[string]bool{}
+	for i, n := range h.ForNodes {
+		p := np.Index(i).Child("name")
+		if seen[n.Name] {
+			errs = append(errs, field.Duplicate(p, n.Name))
+		}
+		seen[n.Name] = true
+		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(n.Name, false) {
+			errs = append(errs, field.Invalid(p, n.Name, msg))
+		}
+	}
+	return errs
+}
+
+// validateEndpoints checks a legacy Endpoints object as the API server
+// would (ValidateEndpoints); it reports whether it is valid.
+func validateEndpoints(l *loader, ep *v1.Endpoints, loc *locator) bool {
+	obj := "Endpoints " + ep.Namespace + "/" + ep.Name
+	errs := validateMeta(&ep.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	var ws field.ErrorList
+	sp := field.NewPath("subsets")
+	for i := range ep.Subsets {
+		ss := &ep.Subsets[i]
+		p := sp.Index(i)
+		if len(ss.Addresses) == 0 && len(ss.NotReadyAddresses) == 0 {
+			errs = append(errs, field.Required(p, "must specify `addresses` or `notReadyAddresses`"))
+		}
+		for _, group := range []struct {
+			name string
+			list []v1.EndpointAddress
+		}{{"addresses", ss.Addresses}, {"notReadyAddresses", ss.NotReadyAddresses}} {
+			for j := range group.list {
+				ap := p.Child(group.name).Index(j)
+				errs = append(errs, endpointAddressErrors(&group.list[j], ap)...)
+				ws = append(ws, ipWarnings(ap.Child("ip"), group.list[j].IP)...)
+			}
+		}
+		for j := range ss.Ports {
+			port := &ss.Ports[j]
+			pp := p.Child("ports").Index(j)
+			switch {
+			case port.Name == "" && len(ss.Ports) > 1:
+				errs = append(errs, field.Required(pp.Child("name"), ""))
+			case port.Name != "":
+				for _, msg := range validation.IsDNS1123Label(port.Name) {
+					errs = append(errs, field.Invalid(pp.Child("name"), port.Name, msg))
+				}
+			}
+			for _, msg := range validation.IsValidPortNum(int(port.Port)) {
+				errs = append(errs, field.Invalid(pp.Child("port"), port.Port, msg))
+			}
+			if port.Protocol != "" && !slices.Contains(protocols, port.Protocol) {
+				errs = append(errs, field.NotSupported(pp.Child("protocol"), port.Protocol, protocols))
+			}
+		}
+	}
+	if len(errs) == 0 && len(l.badPaths) == 0 {
+		l.warn(loc, obj, ws)
+	}
+	return l.report(loc, obj, errs)
+}
+
+func endpointAddressErrors(a *v1.EndpointAddress, path *field.Path) field.ErrorList {
+	errs := endpointIPErrors(path.Child("ip"), a.IP, false)
+	if a.Hostname != "" {
+		for _, msg := range validation.IsDNS1123Label(a.Hostname) {
+			errs = append(errs, field.Invalid(path.Child("hostname"), a.Hostname, msg))
+		}
+	}
+	if a.NodeName != nil {
+		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*a.NodeName, false) {
+			errs = append(errs, field.Invalid(path.Child("nodeName"), *a.NodeName, msg))
+		}
+	}
+	return errs
+}
+
+// validateNode checks the parts of a Node the compiler reads: its name,
+// labels (the zone), addresses and pod CIDRs.
+func validateNode(l *loader, n *v1.Node, loc *locator) bool {
+	obj := "Node " + n.Name
+	errs := validateMeta(&n.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	if n.Namespace != "" {
+		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), "not allowed on this type"))
+	}
+	var ws field.ErrorList
+	sp := field.NewPath("spec")
+	if n.Spec.PodCIDR != "" && (len(n.Spec.PodCIDRs) == 0 || n.Spec.PodCIDRs[0] != n.Spec.PodCIDR) && len(n.Spec.PodCIDRs) > 0 {
+		errs = append(errs, field.Invalid(sp.Child("podCIDRs"), n.Spec.PodCIDRs, "first value must match `podCIDR`"))
+	}
+	for i, c := range n.Spec.PodCIDRs {
+		errs = append(errs, cidrErrors(sp.Child("podCIDRs").Index(i), c)...)
+		ws = append(ws, cidrWarnings(sp.Child("podCIDRs").Index(i), c)...)
+	}
+	if n.Spec.PodCIDR != "" && len(n.Spec.PodCIDRs) == 0 {
+		errs = append(errs, cidrErrors(sp.Child("podCIDR"), n.Spec.PodCIDR)...)
+	}
+	errs = append(errs, dualStackErrors(sp.Child("podCIDRs"), n.Spec.PodCIDRs, maxNodePodCIDRs)...)
+	for i, a := range n.Status.Addresses {
+		if a.Type != v1.NodeInternalIP && a.Type != v1.NodeExternalIP {
+			continue
+		}
+		p := field.NewPath("status", "addresses").Index(i).Child("address")
+		if _, ok := ParseIPSloppy(a.Address); !ok {
+			ws = append(ws, field.Invalid(p, a.Address, "not an IP address: not used as a node IP"))
+		}
+	}
+	if len(errs) == 0 && len(l.badPaths) == 0 {
+		l.warn(loc, obj, ws)
+	}
+	return l.report(loc, obj, errs)
+}
+
+// dualStackErrors checks a list of CIDRs holds at most max of them and no
+// two of one family.
+func dualStackErrors(path *field.Path, cidrs []string, max int) field.ErrorList {
+	if len(cidrs) > max {
+		return field.ErrorList{field.TooMany(path, len(cidrs), max)}
+	}
+	if len(cidrs) == 2 {
+		a, ok1 := ParseCIDRSloppy(cidrs[0])
+		b, ok2 := ParseCIDRSloppy(cidrs[1])
+		if ok1 && ok2 && a.Addr().Is4() == b.Addr().Is4() {
+			return field.ErrorList{field.Invalid(path, cidrs, "may specify no more than one CIDR for each IP family")}
+		}
+	}
+	return nil
+}
+
+// serviceCIDR is the part of a networking.k8s.io/v1 ServiceCIDR the
+// compiler reads.
+type serviceCIDR struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            struct {
+		CIDRs []string `json:"cidrs"`
+	} `json:"spec"`
+}
+
+// validateServiceCIDR follows ValidateServiceCIDR: one or two CIDRs, one
+// per family, each in canonical form.
+func validateServiceCIDR(l *loader, sc *serviceCIDR, loc *locator) bool {
+	obj := "ServiceCIDR " + sc.Metadata.Name
+	errs := validateMeta(&sc.Metadata, apimachineryvalidation.NameIsDNSSubdomain)
+	if sc.Metadata.Namespace != "" {
+		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), "not allowed on this type"))
+	}
+	path := field.NewPath("spec", "cidrs")
+	if len(sc.Spec.CIDRs) == 0 {
+		errs = append(errs, field.Required(path, "at least one CIDR required"))
+	}
+	for i, c := range sc.Spec.CIDRs {
+		errs = append(errs, validation.IsValidCIDR(path.Index(i), c)...)
+	}
+	errs = append(errs, dualStackErrors(path, sc.Spec.CIDRs, maxServiceCIDRs)...)
+	return l.report(loc, obj, errs)
+}
+
+// checkDuplicates finds what no cluster can hold at once: two objects of
+// one kind with one name (which one kube-proxy saw would depend on input
+// order), and two Services sharing a cluster IP or a node port, which the
+// API server's allocators never hand out twice.
+func checkDuplicates(l *loader) {
+	seen := map[string]Pos{}
+	check := func(kind, ns, name string, pos Pos) {
+		key := kind + " " + ns + "/" + name
+		if first, ok := seen[key]; ok {
+			l.errorf(pos, key, "metadata.name", "Duplicate value: %q: already defined at %s", name, first)
+			return
+		}
+		seen[key] = pos
+	}
+	type owner struct {
+		svc   string
+		field string
+		pos   Pos
+	}
+	ips := map[string]owner{}
+	nodePorts := map[int32]owner{}
+	claim := func(m map[string]owner, key string, o owner, what string) {
+		if first, ok := m[key]; ok && first.svc != o.svc {
+			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s %s is also used by Service %s (%s): the API server allocates each one once", what, key, first.svc, first.pos)
+			return
+		}
+		if _, ok := m[key]; !ok {
+			m[key] = o
+		}
+	}
+	for _, s := range l.snap.Services {
+		svc := s.Obj
+		check("Service", svc.Namespace, svc.Name, s.Pos)
+		name := svc.Namespace + "/" + svc.Name
+		for i, ip := range svc.Spec.ClusterIPs {
+			if a, ok := ParseIPSloppy(ip); ok {
+				claim(ips, a.String(), owner{name, "spec.clusterIPs[" + strconv.Itoa(i) + "]", s.Pos}, "cluster IP")
+			}
+		}
+		byPort := map[string]owner{}
+		for i, p := range svc.Spec.Ports {
+			if p.NodePort != 0 {
+				o := owner{name, "spec.ports[" + strconv.Itoa(i) + "].nodePort", s.Pos}
+				if _, mine := byPort[strconv.Itoa(int(p.NodePort))]; !mine {
+					byPort[strconv.Itoa(int(p.NodePort))] = o
+				}
+			}
+		}
+		if hc := svc.Spec.HealthCheckNodePort; hc != 0 {
+			key := strconv.Itoa(int(hc))
+			if first, mine := byPort[key]; mine {
+				l.errorf(s.Pos, "Service "+name, "spec.healthCheckNodePort", "Duplicate value: %d is also %s", hc, first.field)
+			} else {
+				byPort[key] = owner{name, "spec.healthCheckNodePort", s.Pos}
+			}
+		}
+		keys := make([]string, 0, len(byPort))
+		for k := range byPort {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			n, _ := strconv.Atoi(k)
+			o := byPort[k]
+			if first, ok := nodePorts[int32(n)]; ok {
+				l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: node port %d is also used by Service %s (%s): the API server allocates each one once", n, first.svc, first.pos)
+				continue
+			}
+			nodePorts[int32(n)] = o
+		}
+	}
+	for _, s := range l.snap.Slices {
+		if !s.Mirrored {
+			check("EndpointSlice", s.Obj.Namespace, s.Obj.Name, s.Pos)
+		}
+	}
+	for _, e := range l.snap.Endpoints {
+		check("Endpoints", e.Obj.Namespace, e.Obj.Name, e.Pos)
+	}
+	for _, n := range l.snap.Nodes {
+		check("Node", "", n.Obj.Name, n.Pos)
+	}
+}
