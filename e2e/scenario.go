@@ -179,10 +179,10 @@ func (s *Scenario) check() error {
 
 // SpreadBounds returns the range that each endpoint's share of count
 // uniformly random picks among n endpoints must fall in: the binomial mean
-// count/n plus or minus 5 standard deviations, rounded inwards. A fair
-// choice leaves it with probability below 6e-7 per endpoint. A scenario
-// with spread must have a lower bound of at least 1, so that every endpoint
-// has to answer.
+// count/n plus or minus 5 standard deviations, rounded inwards. For the
+// table's scenarios a fair random choice falls outside with a probability
+// below one in a million. A scenario with spread must have a lower bound
+// of at least 1, so that every endpoint has to answer.
 func SpreadBounds(count, n int) (lo, hi int) {
 	p := 1 / float64(n)
 	mean := float64(count) * p
