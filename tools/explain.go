@@ -64,9 +64,14 @@ type Explainer struct {
 	model *compiler.Model // nil when only a dump is known
 	// Ruleset says what is traced, for the report header.
 	Ruleset string
-	tracer  *ir.IPTablesTracer
-	// markChain is the chain that sets the masquerade mark.
+	tracer  tracer
+	// markChain is the chain that sets the masquerade mark (iptables).
 	markChain string
+}
+
+// tracer is what ir's tracers have in common.
+type tracer interface {
+	Trace(ir.Packet, ir.NodeContext) *ir.TraceResult
 }
 
 // NewExplainer prepares a compiled program for tracing. An iptables
@@ -79,6 +84,22 @@ func NewExplainer(prog *compiler.Program, name string) (*Explainer, error) {
 	case prog.IPTables != nil:
 		p = prog.IPTables
 		e.Ruleset = fmt.Sprintf("the iptables rules compiled from %s", name)
+	case prog.IPVS != nil:
+		tr, err := ir.NewIPVSTracer(prog.IPVS)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		e.tracer = tr
+		e.Ruleset = fmt.Sprintf("the IPVS virtual servers, ipsets and iptables rules compiled from %s", name)
+		return e, nil
+	case prog.NFT != nil:
+		tr, err := ir.NewNFTTracer(prog.NFT)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		e.tracer = tr
+		e.Ruleset = fmt.Sprintf("the nftables table %s %s compiled from %s", prog.NFT.Family, prog.NFT.Name, name)
+		return e, nil
 	default:
 		return nil, fmt.Errorf("explain: --proxy-mode %s is not supported yet", prog.Options.Mode)
 	}
@@ -326,10 +347,13 @@ func commonSteps(outs []ir.Outcome) (pre, suf int) {
 func writeSteps(bw *bufio.Writer, steps []ir.Step) {
 	for _, s := range steps {
 		where := s.Table + " " + s.Chain
-		if s.Rule > 0 {
+		switch s.Kind {
+		case ir.StepRule:
 			where += " rule " + strconv.Itoa(s.Rule)
-		} else {
+		case ir.StepPolicy:
 			where += " policy"
+		case ir.StepElement:
+			where += " element"
 		}
 		fmt.Fprintf(bw, "  %s:\n      %s\n", where, s.Text)
 		if s.Origin != "" {
@@ -363,9 +387,17 @@ func (x *Explanation) masqText(o ir.Outcome) string {
 		return "no"
 	}
 	for i, s := range o.Steps {
-		if s.Chain == x.mark && i > 0 {
+		switch {
+		case s.Chain == x.mark && i > 0:
 			p := o.Steps[i-1]
 			return "yes (" + p.Chain + " rule " + strconv.Itoa(p.Rule) + ")"
+		case s.Kind == ir.StepRule && (strings.Contains(s.Text, "mark set mark or") || strings.Contains(s.Text, "@hairpin-connections")):
+			return "yes (" + s.Chain + " rule " + strconv.Itoa(s.Rule) + ")"
+		}
+	}
+	for i := len(o.Steps) - 1; i >= 0; i-- {
+		if s := o.Steps[i]; s.Kind == ir.StepRule && strings.Contains(s.Text, "MASQUERADE") && !strings.Contains(s.Text, "requiring SNAT") {
+			return "yes (" + s.Chain + " rule " + strconv.Itoa(s.Rule) + ")"
 		}
 	}
 	return "yes"
@@ -385,9 +417,9 @@ func (x *Explanation) affinityText(o ir.Outcome) string {
 func (x *Explanation) why(o ir.Outcome) string {
 	switch {
 	case o.Verdict != ir.VerdictAccept:
-		return dropReason(o.Reason)
+		return dropWhy(o)
 	case o.DNAT:
-		return x.endpointText(o.Dst)
+		return x.endpointText(o.Dst, servicePortOf(o))
 	}
 	for _, s := range o.Steps {
 		if s.Origin != "" {
@@ -395,6 +427,48 @@ func (x *Explanation) why(o ir.Outcome) string {
 		}
 	}
 	return "no kube-proxy rule matches this destination"
+}
+
+// servicePortOf returns the service port whose rules the outcome passed
+// ("ns/name:port" from the first step with an origin), or "".
+func servicePortOf(o ir.Outcome) string {
+	for _, s := range o.Steps {
+		if s.Origin != "" {
+			name, _, _ := strings.Cut(s.Origin, " (")
+			return name
+		}
+	}
+	return ""
+}
+
+// dropWhy explains a DROP or REJECT from the step that decided it, for
+// the chains and maps whose rules carry no telling comment, and else from
+// the comment.
+func dropWhy(o ir.Outcome) string {
+	if len(o.Steps) > 0 {
+		last := o.Steps[len(o.Steps)-1]
+		switch {
+		case last.Chain == "KUBE-SOURCE-RANGES-FIREWALL" || strings.HasPrefix(last.Chain, "firewall-") && last.Chain != "firewall-check":
+			return "the source is outside the Service's loadBalancerSourceRanges (" + last.Chain + ")"
+		case last.Chain == "KUBE-IPVS-FILTER":
+			return "the address is a Service's, but no Service port listens on this port (KUBE-IPVS-FILTER)"
+		}
+		for i := len(o.Steps) - 1; i >= 0; i-- {
+			st := o.Steps[i]
+			if st.Kind != ir.StepElement || !strings.HasPrefix(st.Chain, "no-endpoint-") {
+				continue
+			}
+			svc := ownerFromComment(o.Reason)
+			if svc == "" {
+				svc = "the Service"
+			}
+			if o.Verdict == ir.VerdictReject {
+				return dropReason(svc + " has no endpoints")
+			}
+			return dropReason(svc + " has no local endpoints")
+		}
+	}
+	return dropReason(o.Reason)
 }
 
 // dropReason explains the comments kube-proxy puts on DROP and REJECT rules.
@@ -414,12 +488,20 @@ func dropReason(comment string) string {
 	return comment
 }
 
-// endpointText describes the endpoint a packet is sent to.
-func (x *Explanation) endpointText(dst netip.AddrPort) string {
+// endpointText describes the endpoint a packet is sent to, as an endpoint
+// of the service port named (or of any, when that one does not have it).
+func (x *Explanation) endpointText(dst netip.AddrPort, servicePort string) string {
 	if x.model == nil {
 		return "endpoint " + dst.String()
 	}
-	for _, sp := range x.model.ServicePorts {
+	sps := x.model.ServicePorts
+	for _, sp := range sps {
+		if sp.NameString == servicePort {
+			sps = append([]*compiler.ServicePort{sp}, sps...)
+			break
+		}
+	}
+	for _, sp := range sps {
 		for _, ep := range sp.Endpoints {
 			if ep.IP != dst.Addr() || ep.Port != int(dst.Port()) {
 				continue
@@ -447,6 +529,7 @@ func (x *Explanation) endpointText(dst netip.AddrPort) string {
 // WriteJSON writes the explanation as one JSON document.
 func (x *Explanation) WriteJSON(w io.Writer) error {
 	type jsonStep struct {
+		Kind   string `json:"kind"`
 		Table  string `json:"table"`
 		Chain  string `json:"chain"`
 		Rule   int    `json:"rule"`
@@ -480,7 +563,8 @@ func (x *Explanation) WriteJSON(w io.Writer) error {
 			Steps: []jsonStep{},
 		}
 		for _, s := range o.Steps {
-			jo.Steps = append(jo.Steps, jsonStep(s))
+			kind := [...]string{ir.StepRule: "rule", ir.StepPolicy: "policy", ir.StepElement: "element"}[s.Kind]
+			jo.Steps = append(jo.Steps, jsonStep{Kind: kind, Table: s.Table, Chain: s.Chain, Rule: s.Rule, Text: s.Text, Origin: s.Origin})
 		}
 		doc.Outcomes = append(doc.Outcomes, jo)
 	}

@@ -83,12 +83,26 @@ func (v Verdict) String() string {
 	return "ACCEPT"
 }
 
-// Step is one rule a traced packet matched.
+// StepKind says what a Step is.
+type StepKind uint8
+
+// The step kinds.
+const (
+	StepRule    StepKind = iota // a rule matched
+	StepPolicy                  // a base chain's policy applied
+	StepElement                 // an element of a set or map matched (nftables)
+)
+
+// Step is one rule (or policy, or map element) a traced packet matched.
 type Step struct {
-	Table, Chain string
-	Rule         int    // position of the rule in its chain, from 1; 0 for a chain policy
-	Text         string // the rule as written ("-A CHAIN ...")
-	Origin       string // the object it came from, or ""
+	Kind  StepKind
+	Table string
+	// Chain is the chain of a rule or policy, or the set or map of an
+	// element.
+	Chain  string
+	Rule   int    // position of the rule in its chain, from 1
+	Text   string // the rule as written ("-A CHAIN ...", or the nft statement)
+	Origin string // the object it came from, or ""
 }
 
 // Outcome is one way a traced packet can end.
@@ -127,6 +141,8 @@ type TraceResult struct {
 // IPTablesTracer traces packets through one parsed program.
 type IPTablesTracer struct {
 	tables map[string]*traceTable
+	// sets are the ipsets -m set matches look up (IPVS mode).
+	sets map[string]*IPSet
 }
 
 type traceTable struct {
@@ -214,16 +230,23 @@ func (s *pathState) clone() *pathState {
 // Trace follows pkt through the program on the node described by node.
 func (tr *IPTablesTracer) Trace(pkt Packet, node NodeContext) *TraceResult {
 	t := &tracing{tr: tr, node: &node, noted: map[string]bool{}}
+	return runHooks(pkt, &node, t.hook, &t.notes)
+}
+
+// runHooks sends a packet through the kernel's hooks in order, calling
+// hook for each; the routing decision after PREROUTING sends each branch
+// to INPUT (its destination is the node's) or FORWARD and POSTROUTING.
+func runHooks(pkt Packet, node *NodeContext, hook func(*pathState, string) []*pathState, notes *[]string) *TraceResult {
 	res := &TraceResult{Packet: pkt}
 	branches := []*pathState{{pkt: pkt, prob: 1}}
-	run := func(hook string) {
+	run := func(name string) {
 		var next []*pathState
 		for _, b := range branches {
 			if b.done {
 				next = append(next, b)
 				continue
 			}
-			next = append(next, t.hook(b, hook)...)
+			next = append(next, hook(b, name)...)
 		}
 		branches = next
 	}
@@ -249,24 +272,28 @@ func (tr *IPTablesTracer) Trace(pkt Packet, node NodeContext) *TraceResult {
 		branches = append(localDone, branches...)
 	}
 	for _, b := range branches {
-		o := Outcome{
-			Probability: b.prob,
-			Verdict:     b.verdict,
-			Dst:         netip.AddrPortFrom(b.pkt.Dst, b.pkt.DstPort),
-			DNAT:        b.dnat,
-			Masquerade:  b.masq,
-			Reason:      b.reason,
-			Affinity:    b.affinity,
-			Steps:       b.steps,
-			Evaluated:   b.evaluated,
-		}
-		if b.affinity != "" {
-			o.AffinitySeconds = b.seconds[b.affinity]
-		}
-		res.Outcomes = append(res.Outcomes, o)
+		res.Outcomes = append(res.Outcomes, b.outcome())
 	}
-	res.Notes = t.notes
+	res.Notes = *notes
 	return res
+}
+
+func (b *pathState) outcome() Outcome {
+	o := Outcome{
+		Probability: b.prob,
+		Verdict:     b.verdict,
+		Dst:         netip.AddrPortFrom(b.pkt.Dst, b.pkt.DstPort),
+		DNAT:        b.dnat,
+		Masquerade:  b.masq,
+		Reason:      b.reason,
+		Affinity:    b.affinity,
+		Steps:       b.steps,
+		Evaluated:   b.evaluated,
+	}
+	if b.affinity != "" {
+		o.AffinitySeconds = b.seconds[b.affinity]
+	}
+	return o
 }
 
 type tracing struct {
@@ -308,7 +335,7 @@ func (t *tracing) hook(b *pathState, hook string) []*pathState {
 					if policy == "DROP" {
 						st.done, st.verdict = true, VerdictDrop
 						st.reason = "policy DROP of " + table + " " + hook
-						st.steps = append(st.steps, Step{Table: table, Chain: hook, Text: ":" + hook + " DROP"})
+						st.steps = append(st.steps, Step{Kind: StepPolicy, Table: table, Chain: hook, Text: ":" + hook + " DROP"})
 					}
 				}
 				next = append(next, st)
@@ -533,6 +560,22 @@ func (t *tracing) eval(s *pathState, m *Match) (value, known bool) {
 			}
 		}
 		return false, true
+	case MatchOther:
+		switch {
+		case m.Module == "physdev" && len(m.Raw) >= 1 && m.Raw[len(m.Raw)-1] == "--physdev-is-in":
+			// Packets are taken not to come through a bridge port.
+			return m.Raw[0] == "!", true
+		case m.Module == "ipvs":
+			// The tracer sees packets before IPVS handles them.
+			return false, true
+		}
+		return false, false
+	case MatchSet:
+		set := t.tr.sets[m.Value]
+		if set == nil {
+			return false, false
+		}
+		return setContains(set, m.Field, pkt), true
 	case MatchRecent:
 		switch m.Field {
 		case "set":
