@@ -65,6 +65,26 @@ func mirrorEndpoints(ep *v1.Endpoints) []*discovery.EndpointSlice {
 		addr  v1.EndpointAddress
 		ready bool
 	}
+	keyOf := func(a v1.EndpointAddress) addrKey {
+		k := addrKey{ip: a.IP}
+		if a.TargetRef != nil {
+			k.uid = string(a.TargetRef.UID)
+		}
+		return k
+	}
+	// RepackSubsets keeps one copy of each address (by IP and Pod UID):
+	// its first occurrence in any subset, with or without ports, supplies
+	// nodeName, hostname and targetRef for every port.
+	first := map[addrKey]v1.EndpointAddress{}
+	for _, ss := range ep.Subsets {
+		for _, list := range [][]v1.EndpointAddress{ss.Addresses, ss.NotReadyAddresses} {
+			for _, a := range list {
+				if _, ok := first[keyOf(a)]; !ok {
+					first[keyOf(a)] = a
+				}
+			}
+		}
+	}
 	byPort := map[portKey]map[addrKey]*entry{}
 	var ports []portKey
 	note := func(p portKey, a v1.EndpointAddress, ready bool) {
@@ -74,15 +94,12 @@ func mirrorEndpoints(ep *v1.Endpoints) []*discovery.EndpointSlice {
 			byPort[p] = set
 			ports = append(ports, p)
 		}
-		k := addrKey{ip: a.IP}
-		if a.TargetRef != nil {
-			k.uid = string(a.TargetRef.UID)
-		}
+		k := keyOf(a)
 		if old, ok := set[k]; ok {
 			old.ready = old.ready && ready
 			return
 		}
-		set[k] = &entry{addr: a, ready: ready}
+		set[k] = &entry{addr: first[k], ready: ready}
 	}
 	for _, ss := range ep.Subsets {
 		for _, p := range ss.Ports {
