@@ -48,6 +48,11 @@ var Modes = []Mode{
 		KubeProxy: kubeproxy.IPTables,
 		Render:    func(w io.Writer, p *compiler.Program) error { return render.IPTablesRestore(w, p.IPTables) },
 	},
+	{
+		Name:      "nftables",
+		KubeProxy: kubeproxy.NFTables,
+		Render:    func(w io.Writer, p *compiler.Program) error { return render.NFT(w, p.NFT) },
+	},
 }
 
 // Families are the single-stack proxiers kube-proxy runs on a dual-stack

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
@@ -150,15 +151,91 @@ func lastSlash(s string) int {
 	return -1
 }
 
+// frontends returns the "ip/protocol/port" keys a Service's external IPs
+// and load-balancer IPs receive traffic on.
+func frontends(svc *v1.Service) []string {
+	var ips []string
+	ips = append(ips, svc.Spec.ExternalIPs...)
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if ing.IP != "" {
+			ips = append(ips, ing.IP)
+		}
+	}
+	var out []string
+	for _, p := range svc.Spec.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = v1.ProtocolTCP
+		}
+		for _, ip := range ips {
+			out = append(out, ip+"/"+string(proto)+"/"+strconv.Itoa(int(p.Port)))
+		}
+	}
+	return out
+}
+
 // Deterministic reports whether kube-proxy's result for the objects does
-// not depend on the order it merges EndpointSlices in.
+// not depend on its map orders: the EndpointSlices of a service port merge
+// the same in any order, and no two Services share an external or
+// load-balancer IP with the same protocol and port (kube-proxy's nftables
+// and ipvs modes keep one entry per such key, and which Service gets it
+// depends on the order the Services are visited in).
 func Deterministic(objs []runtime.Object) bool {
 	for _, slices := range watchedSlices(objs) {
 		if len(conflicts(slices)) > 0 {
 			return false
 		}
 	}
+	owner := map[string]string{}
+	for _, o := range objs {
+		svc, ok := o.(*v1.Service)
+		if !ok {
+			continue
+		}
+		name := svc.Namespace + "/" + svc.Name
+		for _, k := range frontends(svc) {
+			if prev, ok := owner[k]; ok && prev != name {
+				return false
+			}
+			owner[k] = name
+		}
+	}
 	return true
+}
+
+// dropSharedFrontends removes from svc the external and load-balancer IPs
+// that would receive traffic on a protocol and port another Service
+// already uses them for (see Deterministic); used records the keys taken.
+func dropSharedFrontends(svc *v1.Service, used map[string]bool) {
+	taken := map[string]bool{}
+	for _, p := range svc.Spec.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = v1.ProtocolTCP
+		}
+		for k := range used {
+			if ip, rest, _ := strings.Cut(k, "/"); rest == string(proto)+"/"+strconv.Itoa(int(p.Port)) {
+				taken[ip] = true
+			}
+		}
+	}
+	var ext []string
+	for _, ip := range svc.Spec.ExternalIPs {
+		if !taken[ip] {
+			ext = append(ext, ip)
+		}
+	}
+	svc.Spec.ExternalIPs = ext
+	var ing []v1.LoadBalancerIngress
+	for _, i := range svc.Status.LoadBalancer.Ingress {
+		if i.IP == "" || !taken[i.IP] {
+			ing = append(ing, i)
+		}
+	}
+	svc.Status.LoadBalancer.Ingress = ing
+	for _, k := range frontends(svc) {
+		used[k] = true
+	}
 }
 
 // repairDuplicates makes every conflicting endpoint identical in all

@@ -40,6 +40,7 @@ type generator struct {
 	c        *Case
 	large    bool
 	nodePort map[int32]bool
+	frontend map[string]bool // "ip/protocol/port" of external and LB IPs in use
 	cipV4    int
 	cipV6    int
 	podV4    []string
@@ -54,6 +55,7 @@ func Generate(seed uint64) *Case {
 		r:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		c:        &Case{Seed: seed},
 		nodePort: map[int32]bool{},
+		frontend: map[string]bool{},
 	}
 	g.large = g.r.IntN(20) == 0
 	g.c.Node = g.node()
@@ -374,6 +376,10 @@ func (g *generator) service(ns, name string, big bool) {
 	}
 	if spec.Type == v1.ServiceTypeLoadBalancer {
 		g.loadBalancer(svc)
+	}
+	dropSharedFrontends(svc, g.frontend)
+	if len(spec.ExternalIPs) == 0 && spec.Type == v1.ServiceTypeClusterIP {
+		spec.ExternalTrafficPolicy = "" // no longer externally accessible
 	}
 	g.objs = append(g.objs, svc)
 
