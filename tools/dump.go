@@ -209,6 +209,10 @@ func ProgramRuleset(name string, prog *compiler.Program) (*Ruleset, error) {
 	switch {
 	case prog.IPTables != nil:
 		return IPTablesRuleset(name, string(prog.Options.Mode), prog.IPTables)
+	case prog.NFT != nil:
+		return NFTRuleset(name, prog.NFT), nil
+	case prog.IPVS != nil:
+		return IPVSRuleset(name, prog.IPVS)
 	}
 	return nil, fmt.Errorf("%s: diff of --proxy-mode %s is not supported yet", name, prog.Options.Mode)
 }

@@ -66,6 +66,12 @@ func (o *Object) Display(it Item) string {
 
 // Title names the object in a report: "nat chain KUBE-SVC-X".
 func (o *Object) Title() string {
+	switch o.Kind {
+	case "virtual server", "ipset":
+		return o.Kind + " " + o.Name
+	case "addresses":
+		return "addresses on " + o.Name
+	}
 	return o.Table + " " + o.Kind + " " + o.Name
 }
 
@@ -233,4 +239,198 @@ func isLabel(s string) bool {
 		}
 	}
 	return true
+}
+
+// NFTRuleset converts an nftables table. Chains keep their rules in
+// order; sets and maps are unordered. Rules and elements are attributed
+// to service ports by their origin, else by the chain names kube-proxy
+// derives from them (service-HASH-ns/name/proto/port, ...), else by their
+// comment or the chain their verdict goes to.
+func NFTRuleset(name string, t *ir.NFT) *Ruleset {
+	rs := &Ruleset{Mode: "nftables", Name: name, Origins: map[string]string{}}
+	origin := func(i int32) string {
+		if i > 0 && int(i) <= len(t.Origins) {
+			return t.Origins[i-1].ServicePort
+		}
+		return ""
+	}
+	for _, o := range t.Origins {
+		if o.File != "" {
+			rs.Origins[o.ServicePort] = o.File + ":" + strconv.Itoa(o.Line)
+		}
+	}
+	table := t.Family + " " + t.Name
+	for _, c := range t.Chains {
+		o := &Object{Kind: "chain", Table: table, Name: c.Name, Ordered: true, Owner: nftNameOwner(c.Name)}
+		if c.Hook != "" {
+			o.Header = "type " + c.Type + " hook " + c.Hook + " priority " + strconv.Itoa(c.Priority)
+		}
+		if c.Comment != "" {
+			o.Header = strings.TrimSpace(o.Header + " comment " + ir.QuoteArg(c.Comment, true))
+		}
+		for _, r := range c.Rules {
+			text := r.Text
+			if r.Comment != "" {
+				text += " comment " + ir.QuoteArg(r.Comment, true)
+			}
+			owner := origin(r.Origin)
+			if owner == "" {
+				owner = o.Owner
+			}
+			if owner == "" {
+				owner = ownerFromComment(r.Comment)
+			}
+			o.Items = append(o.Items, Item{Text: text, Owner: owner})
+		}
+		rs.Objects = append(rs.Objects, o)
+	}
+	for _, list := range []struct {
+		kind string
+		sets []*ir.NFTSet
+	}{{"set", t.Sets}, {"map", t.Maps}} {
+		for _, s := range list.sets {
+			o := &Object{Kind: list.kind, Table: table, Name: s.Name, Owner: nftNameOwner(s.Name), Header: nftSetHeader(s)}
+			for i := range s.Elements {
+				e := &s.Elements[i]
+				owner := origin(e.Origin)
+				if owner == "" {
+					owner = ownerFromComment(e.Comment)
+				}
+				if owner == "" {
+					if f := strings.Fields(e.Value); len(f) == 2 {
+						owner = nftNameOwner(f[1])
+					}
+				}
+				if owner == "" {
+					owner = o.Owner
+				}
+				o.Items = append(o.Items, Item{Text: nftElementText(e), Owner: owner})
+			}
+			rs.Objects = append(rs.Objects, o)
+		}
+	}
+	sortObjects(rs.Objects)
+	return rs
+}
+
+func nftSetHeader(s *ir.NFTSet) string {
+	h := "type " + s.Type
+	if len(s.Flags) > 0 {
+		h += " flags " + strings.Join(s.Flags, ",")
+	}
+	if s.Timeout > 0 {
+		h += " timeout " + strconv.Itoa(s.Timeout) + "s"
+	}
+	if s.Comment != "" {
+		h += " comment " + ir.QuoteArg(s.Comment, true)
+	}
+	return h
+}
+
+func nftElementText(e *ir.NFTElement) string {
+	s := e.Key
+	if e.Comment != "" {
+		s += " comment " + ir.QuoteArg(e.Comment, true)
+	}
+	if e.Value != "" {
+		s += " : " + e.Value
+	}
+	return s
+}
+
+// nftNameOwner reads the service port out of a chain or set name kube-proxy's
+// nftables mode made for it: PREFIX-HASH-ns/name/proto/port (with
+// "__ip/port" after it for endpoints). Names truncated with "..." lose it.
+func nftNameOwner(name string) string {
+	for _, p := range []string{"service-", "local-", "external-", "firewall-", "endpoint-", "affinity-"} {
+		rest, ok := strings.CutPrefix(name, p)
+		if !ok {
+			continue
+		}
+		_, rest, ok = strings.Cut(rest, "-")
+		if !ok {
+			return ""
+		}
+		rest, _, _ = strings.Cut(rest, "__")
+		f := strings.Split(rest, "/")
+		if len(f) != 4 || !isLabel(f[0]) || !isLabel(f[1]) {
+			return ""
+		}
+		if f[3] == "" {
+			return f[0] + "/" + f[1]
+		}
+		if !isLabel(f[3]) {
+			return ""
+		}
+		return f[0] + "/" + f[1] + ":" + f[3]
+	}
+	return ""
+}
+
+// IPVSRuleset converts IPVS mode's state: virtual servers with their real
+// servers, ipsets with their entries, the addresses on the dummy
+// interface, and the iptables payload.
+func IPVSRuleset(name string, p *ir.IPVS) (*Ruleset, error) {
+	rs, err := IPTablesRuleset(name, "ipvs", p.IPTables)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range p.Origins {
+		if o.File != "" {
+			rs.Origins[o.ServicePort] = o.File + ":" + strconv.Itoa(o.Line)
+		}
+	}
+	// Who owns an address, an address:port and a bare node port.
+	byAddr, byAddrPort, byPort := map[string]string{}, map[string]string{}, map[string]string{}
+	for _, v := range p.VirtualServers {
+		owner := ""
+		if v.Origin > 0 && int(v.Origin) <= len(p.Origins) {
+			owner = p.Origins[v.Origin-1].ServicePort
+		}
+		proto := strings.ToLower(v.Protocol)
+		byAddr[v.Address.String()] = owner
+		byAddrPort[v.Address.String()+","+proto+":"+strconv.Itoa(int(v.Port))] = owner
+		byPort[strconv.Itoa(int(v.Port))] = owner
+		o := &Object{Kind: "virtual server", Table: "ipvs", Name: v.Protocol + " " + ipvsAddrPort(v.Address.String(), v.Port), Owner: owner}
+		o.Header = "scheduler " + v.Scheduler
+		if v.Persistent {
+			o.Header += " persistent " + strconv.Itoa(int(v.Timeout))
+		}
+		if v.MHPort {
+			o.Header += " flag mh-port"
+		}
+		for _, r := range v.RealServers {
+			byAddrPort[r.Address.String()+","+proto+":"+strconv.Itoa(int(r.Port))] = owner
+			o.Items = append(o.Items, Item{Text: "real server " + ipvsAddrPort(r.Address.String(), r.Port) + " weight " + strconv.Itoa(r.Weight), Owner: owner})
+		}
+		rs.Objects = append(rs.Objects, o)
+	}
+	for _, s := range p.Sets {
+		o := &Object{Kind: "ipset", Table: "ipset", Name: s.Name, Header: s.Type}
+		for _, e := range s.Entries {
+			f := strings.Split(e, ",")
+			owner := byAddr[e]
+			if len(f) >= 2 {
+				owner = byAddrPort[f[0]+","+f[1]]
+			} else if owner == "" {
+				owner = byPort[e]
+			}
+			o.Items = append(o.Items, Item{Text: e, Owner: owner})
+		}
+		rs.Objects = append(rs.Objects, o)
+	}
+	addrs := &Object{Kind: "addresses", Table: "ipvs", Name: p.Device}
+	for _, a := range p.Addresses {
+		addrs.Items = append(addrs.Items, Item{Text: a.String(), Owner: byAddr[a.String()]})
+	}
+	rs.Objects = append(rs.Objects, addrs)
+	sortObjects(rs.Objects)
+	return rs, nil
+}
+
+func ipvsAddrPort(addr string, port uint16) string {
+	if strings.Contains(addr, ":") {
+		addr = "[" + addr + "]"
+	}
+	return addr + ":" + strconv.Itoa(int(port))
 }

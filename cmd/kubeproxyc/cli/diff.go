@@ -26,12 +26,17 @@ var errDifferent = &exitError{code: exitDiffDifferent, err: errors.New("")}
 // NewCmdDiff returns the diff command.
 func NewCmdDiff() *cobra.Command {
 	var format, oldFlags, newFlags string
+	var behaviour bool
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Compare two rulesets, grouped by service port",
 		Long: `diff compares two rulesets and prints the changes grouped by the service port
 they belong to: chains, rules, set elements and virtual servers added,
-removed or changed.
+removed or changed. Across proxy modes (or with --behaviour) it compares
+behaviour instead: for every address of every service port, the first
+packet from a pod, from another host and from the node is traced through
+both sides, and differing outcomes (endpoints, probabilities, masquerade,
+affinity, REJECT or DROP) are listed.
 
 OLD and NEW are each a manifest file, a directory of manifests, "-" for
 stdin, or a rule dump recognised by its content: iptables-save output (or an
@@ -50,7 +55,8 @@ compared by their relative order: kube-proxy writes them in its map order.
 Exit status: 0 equal, 1 different, 2 trouble.`,
 		Example: `  kubeproxyc diff before.yaml after.yaml --format markdown
   kubeproxyc diff snapshot.yaml node1-iptables-save.txt --hostname-override node1
-  kubeproxyc diff snapshot.yaml snapshot.yaml --new-flags "--masquerade-all"`,
+  kubeproxyc diff snapshot.yaml snapshot.yaml --new-flags "--masquerade-all"
+  kubeproxyc diff snapshot.yaml snapshot.yaml --old-flags "--proxy-mode ipvs" --new-flags "--proxy-mode nftables"`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usageErrorf("diff takes two arguments, OLD and NEW; got %d", len(args))
@@ -62,8 +68,9 @@ Exit status: 0 equal, 1 different, 2 trouble.`,
 	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
 	cmd.Flags().StringVar(&oldFlags, "old-flags", "", "extra node flags for OLD only, e.g. \"--proxy-mode nftables\"")
 	cmd.Flags().StringVar(&newFlags, "new-flags", "", "extra node flags for NEW only")
+	cmd.Flags().BoolVar(&behaviour, "behaviour", false, "compare what the rulesets do to packets (traced as explain does) instead of their rules; implied when OLD and NEW are of different proxy modes")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		rep, err := runDiff(cmd, args, oldFlags, newFlags)
+		rep, err := runDiff(cmd, args, oldFlags, newFlags, behaviour)
 		if err != nil {
 			return &exitError{code: exitDiffTrouble, err: err}
 		}
@@ -90,7 +97,7 @@ Exit status: 0 equal, 1 different, 2 trouble.`,
 }
 
 // runDiff reads, compiles or parses both sides and compares them.
-func runDiff(cmd *cobra.Command, args []string, oldFlags, newFlags string) (*tools.DiffReport, error) {
+func runDiff(cmd *cobra.Command, args []string, oldFlags, newFlags string, behaviour bool) (*tools.DiffReport, error) {
 	if args[0] == "-" && args[1] == "-" {
 		return nil, fmt.Errorf("OLD and NEW cannot both be stdin")
 	}
@@ -103,48 +110,77 @@ func runDiff(cmd *cobra.Command, args []string, oldFlags, newFlags string) (*too
 		ins[i] = in
 	}
 	sideFlags := [2]string{oldFlags, newFlags}
-	var sides [2]*tools.Ruleset
+	var sides [2]*diffSide
 	var notes []string
 	for i, in := range ins {
-		if in.Kind != tools.InputManifests {
-			rs, err := tools.DumpRuleset(in)
-			if err != nil {
-				return nil, err
-			}
-			sides[i] = rs
-			continue
-		}
-		other := ins[1-i]
-		rs, facts, err := compileSide(cmd, in, sideFlags[i], other)
+		side, err := readSide(cmd, in, sideFlags[i], ins[1-i])
 		if err != nil {
 			return nil, err
 		}
-		sides[i] = rs
-		notes = append(notes, facts...)
+		sides[i] = side
+		notes = append(notes, side.notes...)
 	}
-	rep := tools.Diff(sides[0], sides[1])
+	if sides[0].rules.Mode != sides[1].rules.Mode {
+		behaviour = true
+		notes = append(notes, fmt.Sprintf("OLD is %s mode and NEW %s mode: their behaviour is compared, not their rules", sides[0].rules.Mode, sides[1].rules.Mode))
+	}
+	var rep *tools.DiffReport
+	if behaviour {
+		var bs [2]*tools.BehaviourSide
+		for i, side := range sides {
+			ex, err := side.explainer()
+			if err != nil {
+				return nil, err
+			}
+			bs[i] = &tools.BehaviourSide{Name: side.rules.Name, Explainer: ex}
+		}
+		rep = tools.BehaviourDiff(bs[0], bs[1])
+	} else {
+		rep = tools.Diff(sides[0].rules, sides[1].rules)
+	}
 	rep.Notes = append(notes, rep.Notes...)
 	return rep, nil
 }
 
-// compileSide compiles one manifest side with the command's node flags
-// plus its own extra flags. When the other side is a node's dump, the
-// host facts it shows are used for the flags the user did not give.
-func compileSide(cmd *cobra.Command, in *tools.DiffInput, extra string, other *tools.DiffInput) (*tools.Ruleset, []string, error) {
+// diffSide is one side of a diff, read.
+type diffSide struct {
+	rules     *tools.Ruleset
+	notes     []string
+	explainer func() (*tools.Explainer, error)
+}
+
+// readSide parses a dump or compiles manifests.
+func readSide(cmd *cobra.Command, in *tools.DiffInput, extra string, other *tools.DiffInput) (*diffSide, error) {
 	nf, err := sideNodeFlags(cmd, extra)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	if in.Kind != tools.InputManifests {
+		rs, err := tools.DumpRuleset(in)
+		if err != nil {
+			return nil, err
+		}
+		return &diffSide{rules: rs, explainer: func() (*tools.Explainer, error) {
+			opts, err := nf.options(nil)
+			if err != nil {
+				return nil, err
+			}
+			if in.Kind != tools.InputIPTables {
+				return nil, fmt.Errorf("%s: tracing a %s is not supported", in.Name, in.Kind)
+			}
+			return tools.NewDumpExplainer(opts, nil, in.Name, in.Data)
+		}}, nil
 	}
 	snap, err := loadSources(in.Sources, cmd.ErrOrStderr())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	opts, err := nf.options(snap)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var co compiler.CompileOptions
-	var notes []string
+	side := &diffSide{}
 	if other.Kind == tools.InputIPTables {
 		facts := tools.IPTablesHostFacts(other.Data)
 		co.Standalone = facts.Standalone
@@ -159,17 +195,26 @@ func compileSide(cmd *cobra.Command, in *tools.DiffInput, extra string, other *t
 		} {
 			if f.value != nil && !nf.set(f.flag) && *f.value != *f.opt {
 				*f.opt = *f.value
-				notes = append(notes, fmt.Sprintf("%s compiled with --%s=%t, as %s shows", in.Name, f.flag, *f.value, other.Name))
+				side.notes = append(side.notes, fmt.Sprintf("%s compiled with --%s=%t, as %s shows", in.Name, f.flag, *f.value, other.Name))
 			}
 		}
 	}
 	prog, err := compiler.Compile(snap, opts, co)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	name := fmt.Sprintf("%s (%s, %s, node %s)", in.Name, opts.Mode, opts.Family, opts.NodeName)
-	rs, err := tools.ProgramRuleset(name, prog)
-	return rs, notes, err
+	if side.rules, err = tools.ProgramRuleset(name, prog); err != nil {
+		return nil, err
+	}
+	side.explainer = func() (*tools.Explainer, error) {
+		p, err := compiler.Compile(snap, opts, compiler.CompileOptions{Standalone: true})
+		if err != nil {
+			return nil, err
+		}
+		return tools.NewExplainer(p, in.Name)
+	}
+	return side, nil
 }
 
 // sideNodeFlags parses the node flags given to the command again, plus
