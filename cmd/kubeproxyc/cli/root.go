@@ -60,6 +60,7 @@ iptables-restore payload, IPVS state, or an nftables ruleset.`,
 		NewCmdRender(),
 		NewCmdDiff(),
 		NewCmdExplain(),
+		NewCmdInspect(),
 		NewCmdVersion(),
 	)
 	return root
