@@ -31,7 +31,11 @@ type converter struct {
 }
 
 // errBudget stops a conversion whose expansion ran over a budget.
-type errBudget struct{ msg string }
+// line is where to report it (0: the object's line).
+type errBudget struct {
+	msg  string
+	line int
+}
 
 func (e *errBudget) Error() string { return e.msg }
 
@@ -44,7 +48,11 @@ func (l *loader) convert(loc *locator, obj string, n *yaml.Node, t reflect.Type)
 	c := &converter{l: l, loc: loc, obj: obj}
 	l.budget, l.byteBudget = maxObjectNodes, maxObjectBytes
 	if err := c.value(n, t, 0); err != nil {
-		l.errorf(Pos{File: loc.file, Line: n.Line}, obj, "", "%v", err)
+		line := n.Line
+		if b, ok := err.(*errBudget); ok && b.line > 0 {
+			line = b.line
+		}
+		l.errorf(Pos{File: loc.file, Line: line}, obj, "", "%v", err)
 		return nil, false
 	}
 	return c.buf.Bytes(), true
@@ -55,14 +63,14 @@ func (c *converter) spend(n *yaml.Node, depth int) error {
 	l := c.l
 	l.budget--
 	if l.budget < 0 || c.buf.Len() > l.byteBudget {
-		return &errBudget{fmt.Sprintf("object too large: more than %d nodes or %d MiB once YAML aliases are expanded (the API server takes at most 3 MiB)", maxObjectNodes, maxObjectBytes>>20)}
+		return &errBudget{fmt.Sprintf("object too large: more than %d nodes or %d MiB once YAML aliases are expanded (the API server takes at most 3 MiB)", maxObjectNodes, maxObjectBytes>>20), 0}
 	}
 	if l.total--; l.total < 0 {
 		l.overBudget = true
-		return &errBudget{fmt.Sprintf("input too large once YAML aliases are expanded (more than %d nodes in all)", l.totalBudget())}
+		return &errBudget{fmt.Sprintf("input too large once YAML aliases are expanded (more than %d nodes in all)", l.totalBudget()), 0}
 	}
 	if depth > maxObjectDepth {
-		return &errBudget{fmt.Sprintf("line %d: nesting deeper than %d levels", n.Line, maxObjectDepth)}
+		return &errBudget{fmt.Sprintf("nesting deeper than %d levels", maxObjectDepth), n.Line}
 	}
 	return nil
 }

@@ -144,8 +144,20 @@ func (e Errors) Error() string {
 }
 
 // sortDiagnostics orders diagnostics by file, line, then text, so that the
-// report does not depend on the order in which checks ran.
-func sortDiagnostics(ds []Diagnostic) {
+// report does not depend on the order in which checks ran, and drops
+// repeats of one line (ten aliases on one line are one finding).
+func sortDiagnostics(ds []Diagnostic) []Diagnostic {
+	sortByPosition(ds)
+	out := ds[:0]
+	for i, d := range ds {
+		if i == 0 || d != ds[i-1] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func sortByPosition(ds []Diagnostic) {
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
 		if a.Pos.File != b.Pos.File {

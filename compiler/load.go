@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Source is one input file's content.
@@ -183,6 +184,43 @@ type loader struct {
 	// badPaths are the fields of the object being loaded whose values
 	// had the wrong type (convert.go).
 	badPaths []string
+	// fieldPos keeps, for each object loaded, where the fields that
+	// checkDuplicates compares across objects are (the node tree is
+	// dropped after each object).
+	fieldPos map[*metav1.ObjectMeta][]fieldAt
+}
+
+// fieldAt is the position of one field of an object.
+type fieldAt struct {
+	field string
+	pos   Pos
+}
+
+// notePositions records where an object's name and the given fields are.
+func (l *loader) notePositions(m *metav1.ObjectMeta, loc *locator, fields []string) {
+	if l.fieldPos == nil {
+		l.fieldPos = map[*metav1.ObjectMeta][]fieldAt{}
+	}
+	out := make([]fieldAt, 0, 1+len(fields))
+	written := clusterIPField(loc)
+	for _, f := range append([]string{"metadata.name"}, fields...) {
+		at := f
+		if written == "clusterIP" && f == "spec.clusterIPs[0]" {
+			at = "spec.clusterIP" // defaulting copied it to clusterIPs
+		}
+		out = append(out, fieldAt{f, loc.posField(at)})
+	}
+	l.fieldPos[m] = out
+}
+
+// posOf is where the object has field f, or def if not recorded.
+func (l *loader) posOf(m *metav1.ObjectMeta, f string, def Pos) Pos {
+	for _, fa := range l.fieldPos[m] {
+		if fa.field == f {
+			return fa.pos
+		}
+	}
+	return def
 }
 
 // accept reports whether the object being loaded may join the snapshot:
@@ -229,10 +267,9 @@ func load(srcs []Source, stream bool) (*Snapshot, error) {
 	}
 	mirrorAll(l)
 	checkDuplicates(l)
-	sortDiagnostics(l.warns)
-	l.snap.Warnings = l.warns
+	l.snap.Warnings = sortDiagnostics(l.warns)
 	if len(l.errs) > 0 {
-		sortDiagnostics(l.errs)
+		l.errs = sortDiagnostics(l.errs)
 		if l.dropped > 0 {
 			last := l.errs[len(l.errs)-1]
 			l.errs = append(l.errs, Diagnostic{Pos: last.Pos,
@@ -349,7 +386,10 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+		// The same object twice is always a duplicate; refusing it here
+		// also stops aliases from multiplying whole objects and Lists.
+		l.errorf(pos, "", "", "a List item may not be a YAML alias (*%s): it would repeat objects", truncate(n.Value, 40))
+		return
 	}
 	if n.Kind != yaml.MappingNode {
 		l.errorf(pos, "", "", "expected a Kubernetes object (a mapping with apiVersion and kind), found %s", kindName(n))
@@ -357,12 +397,13 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 	}
 	apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
 	if strings.HasSuffix(kind, "List") {
-		items := child(n, "items")
+		items := rawChild(n, "items")
 		if items == nil {
 			return
 		}
 		if items.Kind == yaml.AliasNode {
-			items = items.Alias
+			l.errorf(Pos{File: file, Line: items.Line}, kind, "items", "may not be a YAML alias (*%s): it would repeat objects", truncate(items.Value, 40))
+			return
 		}
 		if items.Kind != yaml.SequenceNode {
 			l.errorf(Pos{File: file, Line: items.Line}, kind, "items", "expected a list, found %s", kindName(items))
@@ -395,6 +436,7 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		defaultService(&svc)
 		if l.accept(validateService(l, &svc, loc)) {
 			l.snap.Services = append(l.snap.Services, &Service{Obj: &svc, Pos: pos})
+			l.notePositions(&svc.ObjectMeta, loc, servicePositions(&svc, loc))
 		}
 	case "discovery.k8s.io/v1/EndpointSlice":
 		var es discovery.EndpointSlice
@@ -404,6 +446,7 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		defaultSlice(&es)
 		if l.accept(validateSlice(l, &es, loc)) {
 			l.snap.Slices = append(l.snap.Slices, &Slice{Obj: &es, Pos: pos})
+			l.notePositions(&es.ObjectMeta, loc, nil)
 		}
 	case "v1/Endpoints":
 		var ep v1.Endpoints
@@ -412,6 +455,7 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		}
 		if l.accept(validateEndpoints(l, &ep, loc)) {
 			l.snap.Endpoints = append(l.snap.Endpoints, &EndpointsObj{Obj: &ep, Pos: pos})
+			l.notePositions(&ep.ObjectMeta, loc, nil)
 		}
 	case "v1/Node":
 		var node v1.Node
@@ -420,6 +464,7 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 		}
 		if l.accept(validateNode(l, &node, loc)) {
 			l.snap.Nodes = append(l.snap.Nodes, &NodeObj{Obj: &node, Pos: pos})
+			l.notePositions(&node.ObjectMeta, loc, nil)
 		}
 	case "networking.k8s.io/v1/ServiceCIDR":
 		var sc serviceCIDR
@@ -514,17 +559,23 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
+// child returns the value of key in mapping n (an alias resolved), or nil.
 func child(n *yaml.Node, key string) *yaml.Node {
+	v := rawChild(n, key)
+	if v != nil && v.Kind == yaml.AliasNode {
+		return v.Alias
+	}
+	return v
+}
+
+// rawChild returns the value node of key in mapping n, or nil.
+func rawChild(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			v := n.Content[i+1]
-			if v.Kind == yaml.AliasNode {
-				return v.Alias
-			}
-			return v
+			return n.Content[i+1]
 		}
 	}
 	return nil

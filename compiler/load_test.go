@@ -124,8 +124,8 @@ func TestLoadDiagnostics(t *testing.T) {
 			input: "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001}]}\n---\n" +
 				"apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001, protocol: UDP}]}\n",
 			errs: []string{
-				"in.yaml:6: Service default/b: spec.clusterIPs[0]: Duplicate value: cluster IP 10.96.0.1 is also used by Service default/a (in.yaml:1): the API server allocates each one once",
-				"in.yaml:6: Service default/b: spec.ports[0].nodePort: Duplicate value: node port 30001 is also used by Service default/a (in.yaml:1): the API server allocates each one once",
+				"in.yaml:9: Service default/b: spec.clusterIPs[0]: Duplicate value: cluster IP 10.96.0.1 is also spec.clusterIPs[0] of Service default/a (in.yaml:4): the API server allocates each one once",
+				"in.yaml:9: Service default/b: spec.ports[0].nodePort: Duplicate value: node port 30001 is also spec.ports[0].nodePort of Service default/a (in.yaml:4): the API server allocates each one once",
 			},
 		},
 	}

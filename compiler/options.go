@@ -167,7 +167,7 @@ func (o *Options) Check() error {
 			return fmt.Errorf("--ipvs-exclude-cidrs: invalid CIDR %q", c)
 		}
 	}
-	return nil
+	return o.checkValues()
 }
 
 // LocalDetector is kube-proxy's local-traffic detector: the match arguments

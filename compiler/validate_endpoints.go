@@ -2,8 +2,8 @@ package compiler
 
 import (
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
@@ -344,86 +344,92 @@ func validateServiceCIDR(l *loader, sc *serviceCIDR, loc *locator) bool {
 	return l.report(loc, obj, errs)
 }
 
+// servicePositions lists the fields of a Service checkDuplicates
+// compares with other Services.
+func servicePositions(svc *v1.Service, loc *locator) []string {
+	var fs []string
+	for i := range svc.Spec.ClusterIPs {
+		fs = append(fs, "spec.clusterIPs["+strconv.Itoa(i)+"]")
+	}
+	for i, p := range svc.Spec.Ports {
+		if p.NodePort != 0 {
+			fs = append(fs, "spec.ports["+strconv.Itoa(i)+"].nodePort")
+		}
+	}
+	if svc.Spec.HealthCheckNodePort != 0 {
+		fs = append(fs, "spec.healthCheckNodePort")
+	}
+	return fs
+}
+
 // checkDuplicates finds what no cluster can hold at once: two objects of
 // one kind with one name (which one kube-proxy saw would depend on input
 // order), and two Services sharing a cluster IP or a node port, which the
-// API server's allocators never hand out twice.
+// API server's allocators never hand out twice. Each finding is reported
+// at the later object, naming where the first one is.
 func checkDuplicates(l *loader) {
 	seen := map[string]Pos{}
-	check := func(kind, ns, name string, pos Pos) {
-		key := kind + " " + ns + "/" + name
+	check := func(kind string, m *metav1.ObjectMeta, pos Pos) {
+		key := kind + " " + m.Namespace + "/" + m.Name
+		if m.Namespace == "" && (kind == "Node") {
+			key = kind + " " + m.Name
+		}
+		at := l.posOf(m, "metadata.name", pos)
 		if first, ok := seen[key]; ok {
-			l.errorf(pos, key, "metadata.name", "Duplicate value: %q: already defined at %s", name, first)
+			l.errorf(at, key, "metadata.name", "Duplicate value: %q: already defined at %s", m.Name, first)
 			return
 		}
-		seen[key] = pos
+		seen[key] = at
 	}
 	type owner struct {
 		svc   string
 		field string
 		pos   Pos
 	}
-	ips := map[string]owner{}
-	nodePorts := map[int32]owner{}
-	claim := func(m map[string]owner, key string, o owner, what string) {
-		if first, ok := m[key]; ok && first.svc != o.svc {
-			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s %s is also used by Service %s (%s): the API server allocates each one once", what, key, first.svc, first.pos)
-			return
-		}
-		if _, ok := m[key]; !ok {
-			m[key] = o
+	taken := map[string]owner{} // "ip 10.96.0.1" or "port 30080"
+	claim := func(key, what string, o owner) {
+		first, ok := taken[key]
+		switch {
+		case !ok:
+			taken[key] = o
+		case first.svc != o.svc:
+			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s is also %s of Service %s (%s): the API server allocates each one once", what, first.field, first.svc, first.pos)
+		case first.field != o.field && !strings.HasPrefix(key, "port ") || first.field == "spec.healthCheckNodePort" || o.field == "spec.healthCheckNodePort":
+			// one Service may use one node port for several protocols,
+			// but not as its health check node port too
+			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s is also %s", what, first.field)
 		}
 	}
 	for _, s := range l.snap.Services {
 		svc := s.Obj
-		check("Service", svc.Namespace, svc.Name, s.Pos)
+		check("Service", &svc.ObjectMeta, s.Pos)
 		name := svc.Namespace + "/" + svc.Name
 		for i, ip := range svc.Spec.ClusterIPs {
 			if a, ok := ParseIPSloppy(ip); ok {
-				claim(ips, a.String(), owner{name, "spec.clusterIPs[" + strconv.Itoa(i) + "]", s.Pos}, "cluster IP")
+				f := "spec.clusterIPs[" + strconv.Itoa(i) + "]"
+				claim("ip "+a.String(), "cluster IP "+a.String(), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 			}
 		}
-		byPort := map[string]owner{}
 		for i, p := range svc.Spec.Ports {
 			if p.NodePort != 0 {
-				o := owner{name, "spec.ports[" + strconv.Itoa(i) + "].nodePort", s.Pos}
-				if _, mine := byPort[strconv.Itoa(int(p.NodePort))]; !mine {
-					byPort[strconv.Itoa(int(p.NodePort))] = o
-				}
+				f := "spec.ports[" + strconv.Itoa(i) + "].nodePort"
+				claim("port "+strconv.Itoa(int(p.NodePort)), "node port "+strconv.Itoa(int(p.NodePort)), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 			}
 		}
 		if hc := svc.Spec.HealthCheckNodePort; hc != 0 {
-			key := strconv.Itoa(int(hc))
-			if first, mine := byPort[key]; mine {
-				l.errorf(s.Pos, "Service "+name, "spec.healthCheckNodePort", "Duplicate value: %d is also %s", hc, first.field)
-			} else {
-				byPort[key] = owner{name, "spec.healthCheckNodePort", s.Pos}
-			}
-		}
-		keys := make([]string, 0, len(byPort))
-		for k := range byPort {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			n, _ := strconv.Atoi(k)
-			o := byPort[k]
-			if first, ok := nodePorts[int32(n)]; ok {
-				l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: node port %d is also used by Service %s (%s): the API server allocates each one once", n, first.svc, first.pos)
-				continue
-			}
-			nodePorts[int32(n)] = o
+			f := "spec.healthCheckNodePort"
+			claim("port "+strconv.Itoa(int(hc)), "node port "+strconv.Itoa(int(hc)), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 		}
 	}
 	for _, s := range l.snap.Slices {
 		if !s.Mirrored {
-			check("EndpointSlice", s.Obj.Namespace, s.Obj.Name, s.Pos)
+			check("EndpointSlice", &s.Obj.ObjectMeta, s.Pos)
 		}
 	}
 	for _, e := range l.snap.Endpoints {
-		check("Endpoints", e.Obj.Namespace, e.Obj.Name, e.Pos)
+		check("Endpoints", &e.Obj.ObjectMeta, e.Pos)
 	}
 	for _, n := range l.snap.Nodes {
-		check("Node", "", n.Obj.Name, n.Pos)
+		check("Node", &n.Obj.ObjectMeta, n.Pos)
 	}
 }

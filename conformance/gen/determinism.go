@@ -176,13 +176,19 @@ func frontends(svc *v1.Service) []string {
 
 // Deterministic reports whether kube-proxy's result for the objects does
 // not depend on its map orders: the EndpointSlices of a service port merge
-// the same in any order, and no two Services share an external or
+// the same in any order, every address of a legacy Endpoints object names
+// one Pod (see oneUIDPerIP), and no two Services share an external or
 // load-balancer IP with the same protocol and port (kube-proxy's nftables
 // and ipvs modes keep one entry per such key, and which Service gets it
 // depends on the order the Services are visited in).
 func Deterministic(objs []runtime.Object) bool {
 	for _, slices := range watchedSlices(objs) {
 		if len(conflicts(slices)) > 0 {
+			return false
+		}
+	}
+	for _, o := range objs {
+		if ep, ok := o.(*v1.Endpoints); ok && !oneUIDPerIP(ep) {
 			return false
 		}
 	}
@@ -198,6 +204,29 @@ func Deterministic(objs []runtime.Object) bool {
 				return false
 			}
 			owner[k] = name
+		}
+	}
+	return true
+}
+
+// oneUIDPerIP reports whether every copy of an address of a legacy
+// Endpoints object names the same Pod (or none). Copies that differ are
+// distinct addresses to RepackSubsets, and the mirroring controller puts
+// them into a slice in map order, where kube-proxy keeps the last one.
+func oneUIDPerIP(ep *v1.Endpoints) bool {
+	uid := map[string]string{}
+	for _, ss := range ep.Subsets {
+		for _, list := range [][]v1.EndpointAddress{ss.Addresses, ss.NotReadyAddresses} {
+			for _, a := range list {
+				u := "-"
+				if a.TargetRef != nil {
+					u = "+" + string(a.TargetRef.UID)
+				}
+				if prev, ok := uid[a.IP]; ok && prev != u {
+					return false
+				}
+				uid[a.IP] = u
+			}
 		}
 	}
 	return true

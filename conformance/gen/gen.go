@@ -683,6 +683,7 @@ func (g *generator) legacyEndpoints(svc *v1.Service, fams []v1.IPFamily) {
 	if len(fams) == 0 {
 		fams = []v1.IPFamily{v1.IPv4Protocol}
 	}
+	withRefs := chance(r, 30)
 	for k := 1 + r.IntN(2); k > 0; k-- {
 		ss := v1.EndpointSubset{Ports: ports}
 		if k == 2 && len(ports) > 1 && chance(r, 50) {
@@ -700,9 +701,10 @@ func (g *generator) legacyEndpoints(svc *v1.Service, fams []v1.IPFamily) {
 			if chance(r, 20) {
 				a.Hostname = "host-" + strconv.Itoa(r.IntN(10))
 			}
-			if chance(r, 30) {
-				// one Pod per IP: addresses that differ only in their
-				// Pod would be repacked in map order
+			if withRefs {
+				// One Pod per IP, and every copy of an IP with it:
+				// copies that differ in their Pod are distinct
+				// addresses, mirrored into one slice in map order.
 				a.TargetRef = &v1.ObjectReference{Kind: "Pod", Namespace: svc.Namespace, Name: "pod-" + a.IP, UID: types.UID("uid-" + a.IP)}
 			}
 			if chance(r, 70) {

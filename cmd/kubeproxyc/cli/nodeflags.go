@@ -167,6 +167,12 @@ func (f *nodeFlags) options(snap *compiler.Snapshot) (compiler.Options, error) {
 			ov.apply()
 		}
 	}
+	// ServiceCIDR objects replace the flag, but a bad value is still refused.
+	for _, c := range splitComma(f.svcCIDRs) {
+		if _, ok := compiler.ParseCIDRSloppy(c); !ok {
+			return o, usageErrorf("--service-cidrs: invalid CIDR %q", c)
+		}
+	}
 	if snap != nil && len(snap.ServiceCIDRs) > 0 {
 		o.ServiceCIDRs = compiler.SnapshotServiceCIDRs(snap)
 	}
