@@ -55,7 +55,7 @@ type ModeTotals struct {
 	WorstProbe string
 	MeanRules  float64 // over every outcome of every probe
 	Probes     int     // probes traced
-	Addresses  int // service addresses there are to probe
+	Addresses  int     // service addresses there are to probe
 }
 
 // maxProbeAddresses bounds the addresses inspect traces per mode; past it

@@ -61,6 +61,7 @@ iptables-restore payload, IPVS state, or an nftables ruleset.`,
 		NewCmdDiff(),
 		NewCmdExplain(),
 		NewCmdInspect(),
+		NewCmdLint(),
 		NewCmdVersion(),
 	)
 	return root
