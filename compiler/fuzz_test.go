@@ -1,16 +1,21 @@
 package compiler
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
+	"github.com/kubeproxyc/kubeproxyc/render"
 )
 
 // addSeeds adds every golden case's input and the shipped examples to f.
@@ -103,4 +108,206 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// loadGenerated loads a generated snapshot; the generator only writes
+// valid input, so any error is a bug (in it or in the loader).
+func loadGenerated(t *testing.T, docs []string) *Snapshot {
+	t.Helper()
+	snap, err := Load([]Source{{Name: "gen.yaml", Data: []byte(strings.Join(docs, "---\n"))}})
+	if err != nil {
+		t.Fatalf("generated input refused: %v\n%s", err, strings.Join(docs, "---\n"))
+	}
+	return snap
+}
+
+// FuzzModel builds the model of generated snapshots and checks its
+// invariants: service ports sorted and unique, endpoints of the family,
+// sorted and unique, the endpoint count, and categorization subsets.
+func FuzzModel(f *testing.F) {
+	f.Add([]byte{}, []byte{})
+	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
+	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte) {
+		defer watchdog(10 * time.Second)()
+		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
+		opts := genOptions(&byteChooser{data: optBytes})
+		for _, fam := range []Family{IPv4, IPv6} {
+			opts.Family = fam
+			checkModel(t, BuildModel(snap, &opts), &opts)
+		}
+	})
+}
+
+func checkModel(t *testing.T, m *Model, opts *Options) {
+	t.Helper()
+	total := 0
+	for i, sp := range m.ServicePorts {
+		if i > 0 {
+			prev := m.ServicePorts[i-1]
+			if prev.NameString > sp.NameString || (prev.NameString == sp.NameString && prev.Protocol >= sp.Protocol) {
+				t.Errorf("service ports out of order or repeated: %s/%s then %s/%s", prev.NameString, prev.Protocol, sp.NameString, sp.Protocol)
+			}
+		}
+		if !opts.Family.Is(sp.ClusterIP) {
+			t.Errorf("%s: cluster IP %s is not %s", sp.NameString, sp.ClusterIP, opts.Family)
+		}
+		for j, ep := range sp.Endpoints {
+			if !opts.Family.Is(ep.IP) {
+				t.Errorf("%s: endpoint %s is not %s", sp.NameString, ep.String, opts.Family)
+			}
+			if j > 0 && sp.Endpoints[j-1].String >= ep.String {
+				t.Errorf("%s: endpoints out of order or repeated: %s then %s", sp.NameString, sp.Endpoints[j-1].String, ep.String)
+			}
+			if ep.String != JoinHostPort(ep.IP, ep.Port) {
+				t.Errorf("%s: endpoint %s has key %s", sp.NameString, JoinHostPort(ep.IP, ep.Port), ep.String)
+			}
+		}
+		total += len(sp.Endpoints)
+		cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
+		in := map[*Endpoint]bool{}
+		for _, ep := range sp.Endpoints {
+			in[ep] = true
+		}
+		for _, list := range [][]*Endpoint{cat.Cluster, cat.Local, cat.AllReachable} {
+			for _, ep := range list {
+				if !in[ep] {
+					t.Errorf("%s: categorized endpoint %s is not one of the port's", sp.NameString, ep.String)
+				}
+			}
+		}
+		for _, ep := range cat.Local {
+			if !ep.IsLocal {
+				t.Errorf("%s: local endpoint %s is not on this node", sp.NameString, ep.String)
+			}
+		}
+	}
+	if total != m.TotalEndpoints {
+		t.Errorf("TotalEndpoints %d, endpoints %d", m.TotalEndpoints, total)
+	}
+}
+
+// FuzzIPTables compiles generated snapshots in iptables mode and checks
+// the program and its rendered text: CheckIPTables on both, and the text
+// reads back (ir.ParseIPTablesSave) with the same tables, chains and
+// rules.
+func FuzzIPTables(f *testing.F) {
+	f.Add([]byte{}, []byte{}, false)
+	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"), true)
+	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte, standalone bool) {
+		defer watchdog(10 * time.Second)()
+		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
+		opts := genOptions(&byteChooser{data: optBytes})
+		opts.Mode = ModeIPTables
+		prog, err := Compile(snap, opts, CompileOptions{Standalone: standalone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIPTablesText(t, prog.IPTables)
+	})
+}
+
+func checkIPTablesText(t *testing.T, p *ir.IPTables) {
+	t.Helper()
+	if err := ir.CheckIPTables(p); err != nil {
+		t.Fatalf("program: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := render.IPTablesRestore(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		if !(strings.HasPrefix(line, "-A ") || strings.HasPrefix(line, ":") || strings.HasPrefix(line, "*") ||
+			line == "COMMIT" || strings.HasPrefix(line, "# ")) {
+			t.Fatalf("unexpected line in payload: %q", line)
+		}
+	}
+	back, err := ir.ParseIPTablesSave(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("rendered payload does not read back: %v\n%s", err, buf.String())
+	}
+	if err := ir.CheckIPTables(back); err != nil {
+		t.Fatalf("rendered payload: %v", err)
+	}
+	if len(back.Tables) != len(p.Tables) {
+		t.Fatalf("%d tables read back, %d written", len(back.Tables), len(p.Tables))
+	}
+	for i, tb := range p.Tables {
+		b := back.Tables[i]
+		if b.Name != tb.Name || len(b.Chains) != len(tb.Chains) || len(b.Rules) != len(tb.Rules) {
+			t.Fatalf("table %s: read back %s with %d chains and %d rules, wrote %d and %d",
+				tb.Name, b.Name, len(b.Chains), len(b.Rules), len(tb.Chains), len(tb.Rules))
+		}
+	}
+}
+
+// FuzzNFT compiles generated snapshots in nftables mode: CheckNFT on the
+// table, and every rendered line is one "add" command, one per object.
+func FuzzNFT(f *testing.F) {
+	f.Add([]byte{}, []byte{})
+	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
+	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte) {
+		defer watchdog(10 * time.Second)()
+		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
+		opts := genOptions(&byteChooser{data: optBytes})
+		opts.Mode = ModeNFTables
+		prog, err := Compile(snap, opts, CompileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNFTText(t, prog.NFT)
+	})
+}
+
+var nftLine = regexp.MustCompile(`^add (table|chain|set|map|rule|element) (ip|ip6) kube-proxy( |$)`)
+
+func checkNFTText(t *testing.T, p *ir.NFT) {
+	t.Helper()
+	if err := ir.CheckNFT(p); err != nil {
+		t.Fatalf("table: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := render.NFT(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	want := 1 + len(p.Chains) + len(p.Sets) + len(p.Maps)
+	for _, c := range p.Chains {
+		want += len(c.Rules)
+	}
+	for _, s := range append(append([]*ir.NFTSet{}, p.Sets...), p.Maps...) {
+		want += len(s.Elements)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != want {
+		t.Fatalf("%d lines rendered for %d objects", len(lines), want)
+	}
+	for _, line := range lines {
+		if !nftLine.MatchString(line) {
+			t.Fatalf("unexpected line: %q", line)
+		}
+	}
+}
+
+// FuzzIPVS compiles generated snapshots in ipvs mode: CheckIPVS on the
+// state and its iptables payload read back from text.
+func FuzzIPVS(f *testing.F) {
+	f.Add([]byte{}, []byte{})
+	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
+	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte) {
+		defer watchdog(10 * time.Second)()
+		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
+		opts := genOptions(&byteChooser{data: optBytes})
+		opts.Mode = ModeIPVS
+		prog, err := Compile(snap, opts, CompileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ir.CheckIPVS(prog.IPVS); err != nil {
+			t.Fatalf("ipvs state: %v", err)
+		}
+		checkIPTablesText(t, prog.IPVS.IPTables)
+		var buf bytes.Buffer
+		if err := render.IPVSState(&buf, prog.IPVS); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
