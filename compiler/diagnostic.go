@@ -147,6 +147,9 @@ func (e Errors) Error() string {
 // report does not depend on the order in which checks ran, and drops
 // repeats of one line (ten aliases on one line are one finding).
 func sortDiagnostics(ds []Diagnostic) []Diagnostic {
+	if len(ds) == 0 {
+		return nil
+	}
 	sortByPosition(ds)
 	out := ds[:0]
 	for i, d := range ds {
