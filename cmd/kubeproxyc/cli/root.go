@@ -62,6 +62,7 @@ iptables-restore payload, IPVS state, or an nftables ruleset.`,
 		NewCmdExplain(),
 		NewCmdInspect(),
 		NewCmdLint(),
+		NewCmdGraph(),
 		NewCmdVersion(),
 	)
 	return root

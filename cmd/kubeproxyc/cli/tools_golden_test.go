@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -92,5 +93,16 @@ func runToolsCase(t *testing.T, dir string) {
 	}
 	if diff := cmp.Diff(string(want), out); diff != "" {
 		t.Errorf("kubeproxyc %s: stdout mismatch (-want +got):\n%s", argLine, diff)
+	}
+}
+
+// TestGraphSVG renders a graph through Graphviz's dot, when installed.
+func TestGraphSVG(t *testing.T) {
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("Graphviz's dot is not installed")
+	}
+	out, stderr, code := runCLI(t, nil, "graph", "-f", "../../../examples/shop.yaml", "--service", "shop/web", "--format", "svg")
+	if code != 0 || !strings.Contains(out, "<svg") || !strings.Contains(out, "KUBE&#45;SVC&#45;67NZLRHBNDSAWJRO") {
+		t.Errorf("graph --format svg: exit %d, output without an <svg> holding the chains\n%.300s\n%s", code, out, stderr)
 	}
 }
