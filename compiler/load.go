@@ -358,6 +358,7 @@ func parseYAML(data []byte, firstLine int) ([]*yaml.Node, *yamlError) {
 		}
 		if err != nil {
 			line, msg := splitYAMLError(err)
+			line = problemLine(data, line, msg)
 			return out, &yamlError{line: line + firstLine - 1, msg: msg}
 		}
 		if len(doc.Content) == 0 {
@@ -366,6 +367,61 @@ func parseYAML(data []byte, firstLine int) ([]*yaml.Node, *yamlError) {
 		shiftLines(doc.Content[0], firstLine-1)
 		out = append(out, doc.Content[0])
 	}
+}
+
+// maxProblemSearchBytes bounds the documents problemLine searches.
+const maxProblemSearchBytes = 1 << 20
+
+// problemLine finds the line a syntax error is on. For many errors
+// yaml.v3 gives the line where the enclosing construct starts (the
+// mapping with the badly indented key, not the key); the first line whose
+// prefix of the document already fails with the same message is the one
+// that holds the problem. It is found by bisection, from the reported
+// line on. Errors found only at the end of the input (an unclosed quote)
+// keep yaml.v3's line, where the construct starts.
+func problemLine(data []byte, reported int, msg string) int {
+	if len(data) > maxProblemSearchBytes || strings.Contains(msg, "end of stream") {
+		return reported
+	}
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' && i+1 < len(data) {
+			starts = append(starts, i+1)
+		}
+	}
+	// fails reports whether lines 1..k alone fail with msg.
+	fails := func(k int) bool {
+		end := len(data)
+		if k < len(starts) {
+			end = starts[k]
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data[:end]))
+		for {
+			var doc yaml.Node
+			err := dec.Decode(&doc)
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				return false
+			}
+			_, m := splitYAMLError(err)
+			return m == msg
+		}
+	}
+	lo, hi := reported, len(starts)
+	if lo < 1 || lo > hi || fails(lo-1) {
+		return reported
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // shiftLines adds delta to the line of n and of every node below it.

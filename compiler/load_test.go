@@ -120,6 +120,13 @@ func TestLoadDiagnostics(t *testing.T) {
 			errs:  []string{"in.yaml:12: invalid YAML: did not find expected node content"},
 		},
 		{
+			// yaml.v3 names the line where the enclosing mapping starts;
+			// the error is on the badly indented key.
+			name:  "a syntax error is reported on its line, not on its block's",
+			input: svcHead + "spec:\n  clusterIP: 10.96.0.1\n  ports:\n  - port: 80\n   protocol: TCP\n",
+			errs:  []string{"in.yaml:9: invalid YAML: did not find expected key"},
+		},
+		{
 			name: "two services cannot share a cluster IP or a node port",
 			input: "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001}]}\n---\n" +
 				"apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001, protocol: UDP}]}\n",
