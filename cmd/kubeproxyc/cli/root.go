@@ -65,6 +65,7 @@ iptables-restore payload, IPVS state, or an nftables ruleset.`,
 		NewCmdGraph(),
 		NewCmdVersion(),
 	)
+	addCompletions(root)
 	return root
 }
 
