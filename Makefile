@@ -32,7 +32,7 @@ e2e:
 	$(GO) test -count=1 -tags e2e -timeout 10m ./e2e
 
 golden-update:
-	$(GO) test ./cmd/kubeproxyc/cli -run 'TestGolden' -update
+	$(GO) test ./cmd/kubeproxyc/cli -run 'TestGolden|TestToolsGolden|TestCLIDocs' -update
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
