@@ -7,6 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # the suite adds itself on its own line.
 TEST_TARGETS := lint unit
 TEST_TARGETS += e2e
+TEST_TARGETS += conformance-ci
 
 .PHONY: help build demo test lint unit golden-update e2e
 help:
@@ -17,6 +18,7 @@ help:
 	@echo "make lint           gofmt, go vet, staticcheck, dependency rule"
 	@echo "make golden-update  rewrite golden files from the current code (check them against the oracle!)"
 	@echo "make e2e            traffic through the rendered rules in network namespaces (root; docs/verification.md)"
+	@echo "make conformance    kubeproxyc against kube-proxy itself on SEEDS random snapshots (default $(SEEDS); docs/testing.md)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kubeproxyc
@@ -45,3 +47,19 @@ lint:
 	@if $(GO) list -deps ./... | grep -q '^k8s.io/kubernetes'; then echo "main module imports k8s.io/kubernetes"; exit 1; fi
 
 test: $(TEST_TARGETS)
+
+# conformance: kubeproxyc against kube-proxy itself, in the separate module
+# conformance/ (docs/testing.md). -mod=mod lets its go.sum follow new
+# dependencies of the main module. CI runs a bounded number of seeds.
+SEEDS ?= 2000
+CONFORMANCE_CI_SEEDS ?= 400
+CONFORMANCE_GO = cd conformance && GOFLAGS=-mod=mod $(GO)
+.PHONY: conformance conformance-ci
+conformance:
+	$(CONFORMANCE_GO) vet ./...
+	$(CONFORMANCE_GO) test -count=1 ./gen ./kubeproxy
+	$(CONFORMANCE_GO) test -count=1 -run 'TestGolden' .
+	$(CONFORMANCE_GO) test -count=1 -timeout 60m -v -run 'TestDifferential' . -seeds $(SEEDS)
+
+conformance-ci:
+	$(MAKE) conformance SEEDS=$(CONFORMANCE_CI_SEEDS)

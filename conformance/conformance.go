@@ -53,6 +53,11 @@ var Modes = []Mode{
 		KubeProxy: kubeproxy.NFTables,
 		Render:    func(w io.Writer, p *compiler.Program) error { return render.NFT(w, p.NFT) },
 	},
+	{
+		Name:      "ipvs",
+		KubeProxy: kubeproxy.IPVS,
+		Render:    func(w io.Writer, p *compiler.Program) error { return render.IPVSState(w, p.IPVS) },
+	},
 }
 
 // Families are the single-stack proxiers kube-proxy runs on a dual-stack
