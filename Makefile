@@ -34,7 +34,7 @@ e2e:
 	$(GO) test -count=1 -tags e2e -timeout 10m ./e2e
 
 golden-update:
-	$(GO) test ./cmd/kubeproxyc/cli -run 'TestGolden|TestToolsGolden|TestCLIDocs' -update
+	$(GO) test ./cmd/kubeproxyc/cli -run 'TestGolden|TestToolsGolden|TestToolsDoc|TestCLIDocs' -update
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
