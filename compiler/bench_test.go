@@ -126,13 +126,17 @@ func BenchmarkBuildModel(b *testing.B) {
 }
 
 // benchModes are the proxy modes the pipeline benchmarks cover.
-var benchModes = []compiler.Mode{compiler.ModeIPTables}
+var benchModes = []compiler.Mode{compiler.ModeIPTables, compiler.ModeNFTables, compiler.ModeIPVS}
 
 // renderProgram writes a compiled program in its mode's output format.
 func renderProgram(w io.Writer, p *compiler.Program) error {
 	switch p.Options.Mode {
 	case compiler.ModeIPTables:
 		return render.IPTablesRestore(w, p.IPTables)
+	case compiler.ModeNFTables:
+		return render.NFT(w, p.NFT)
+	case compiler.ModeIPVS:
+		return render.IPVSState(w, p.IPVS)
 	}
 	return fmt.Errorf("no renderer for mode %s", p.Options.Mode)
 }

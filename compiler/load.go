@@ -184,6 +184,8 @@ type loader struct {
 	// badPaths are the fields of the object being loaded whose values
 	// had the wrong type (convert.go).
 	badPaths []string
+	// fast is the fast path's state (load_fast.go).
+	fast *fastState
 	// fieldPos keeps, for each object loaded, where the fields that
 	// checkDuplicates compares across objects are (the node tree is
 	// dropped after each object).
@@ -322,6 +324,9 @@ func (l *loader) document(file string, d document) {
 		}
 		l.errorf(Pos{File: file, Line: d.line}, "", "",
 			"document is larger than %d MiB: only a kind: List in block style or JSON is read item by item; split it into several documents", maxDocumentBytes>>20)
+		return
+	}
+	if !l.noStream && l.fastObject(file, d.data, d.line) {
 		return
 	}
 	nodes, err := parseYAML(d.data, d.line)

@@ -152,7 +152,7 @@ func (l *loader) rollback(m loaderMark) {
 func (l *loader) streamList(file string, d document) bool {
 	t := bytes.TrimLeft(d.data, " \t\r\n")
 	if len(t) > 0 && t[0] == '{' {
-		return l.streamJSONList(file, d)
+		return l.fastJSONList(file, d) || l.streamJSONList(file, d)
 	}
 	return l.streamYAMLList(file, d)
 }
@@ -234,6 +234,9 @@ func (l *loader) streamJSONList(file string, d document) bool {
 // streamItem loads one List item, whose text starts on the given line;
 // it returns false if the item does not parse on its own.
 func (l *loader) streamItem(file string, data []byte, line int) bool {
+	if l.fastObject(file, data, line) {
+		return true
+	}
 	nodes, err := parseYAML(data, line)
 	if err != nil {
 		l.streamErr = err

@@ -31,6 +31,20 @@ func (a *stringArena) last(start int) string {
 	return a.b.String()[start:]
 }
 
+// bytes returns b as a string.
+func (a *stringArena) bytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaBlock/16 {
+		return string(b) // a big one gets its own allocation
+	}
+	a.room(len(b))
+	start := a.b.Len()
+	a.b.Write(b)
+	return a.last(start)
+}
+
 // hostPort returns JoinHostPort(ip, port).
 func (a *stringArena) hostPort(ip netip.Addr, port int) string {
 	a.room(len("[]:65535") + 45) // the longest IPv6 text form

@@ -1,0 +1,743 @@
+package compiler
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// This file is the fast path of the loader for well-formed objects: the
+// text of one object (JSON, or the plain block YAML that kubectl prints:
+// fastyaml.go) is cut into a flat tree of values, which fills the Go
+// object directly through cached, reflection-built decoders. It accepts
+// only what it can decode exactly as the full path (YAML nodes, convert.go,
+// encoding/json) would: field names matched exactly, no key given twice,
+// no value of the wrong type, no unknown field. Anything else makes it
+// give up, and the object is read again by the full path, which reports
+// the problem with its line.
+
+// Kinds of tree values.
+const (
+	fNull uint8 = iota
+	fBool
+	fNumber
+	fString
+	fObject
+	fArray
+)
+
+// fnode is one value of a flat tree. Containers are followed by their
+// children (an object's alternate key and value); skip is the index after
+// the whole subtree.
+type fnode struct {
+	kind uint8
+	// esc marks a string that needs unescaping: a JSON string with a
+	// backslash, or a YAML double-quoted scalar with one, or a
+	// single-quoted one with a doubled quote.
+	esc   bool
+	quote byte // YAML: the quote of a quoted scalar ('"', '\'', 0 = plain)
+	// start and end delimit the value's text: a string's contents
+	// without quotes, a number's digits, a container's whole text.
+	start, end int32
+	n          int32 // children: an object's pairs, an array's elements
+	skip       int32
+}
+
+// ftree is a parsed object.
+type ftree struct {
+	data  []byte
+	nodes []fnode
+	yaml  bool // from YAML (plain scalars need resolving)
+}
+
+func (t *ftree) text(i int32) []byte {
+	n := &t.nodes[i]
+	return t.data[n.start:n.end]
+}
+
+// maxFastDepth bounds the nesting the fast path follows; API objects are
+// far shallower, and deeper input is left to the full path's limits.
+const maxFastDepth = 64
+
+// parseJSONTree parses one JSON value (and nothing after it but blanks).
+func parseJSONTree(t *ftree, data []byte) bool {
+	end, ok := parseJSONAt(t, data, 0)
+	if !ok {
+		return false
+	}
+	p := jsonParser{data: data, off: end}
+	p.ws()
+	return p.off == len(data)
+}
+
+// parseJSONAt parses the JSON value at data[off:] (after blanks) into t,
+// whose offsets then count in data; it returns the offset after the value.
+func parseJSONAt(t *ftree, data []byte, off int) (int, bool) {
+	t.data, t.nodes, t.yaml = data, t.nodes[:0], false
+	if len(data) >= 1<<31-1 {
+		return 0, false
+	}
+	p := jsonParser{t: t, data: data, off: off}
+	if !p.value(0) {
+		return 0, false
+	}
+	return p.off, true
+}
+
+type jsonParser struct {
+	t    *ftree
+	data []byte
+	off  int
+}
+
+func (p *jsonParser) ws() {
+	for p.off < len(p.data) {
+		switch p.data[p.off] {
+		case ' ', '\t', '\n', '\r':
+			p.off++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) push(kind uint8, start int) int32 {
+	p.t.nodes = append(p.t.nodes, fnode{kind: kind, start: int32(start)})
+	return int32(len(p.t.nodes) - 1)
+}
+
+func (p *jsonParser) value(depth int) bool {
+	p.ws()
+	if p.off >= len(p.data) || depth > maxFastDepth {
+		return false
+	}
+	switch c := p.data[p.off]; {
+	case c == '{':
+		return p.container(fObject, '}', depth)
+	case c == '[':
+		return p.container(fArray, ']', depth)
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return p.literal(fBool, "true")
+	case c == 'f':
+		return p.literal(fBool, "false")
+	case c == 'n':
+		return p.literal(fNull, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.off
+		if !p.number() {
+			return false
+		}
+		i := p.push(fNumber, start)
+		p.t.nodes[i].end, p.t.nodes[i].skip = int32(p.off), i+1
+		return true
+	}
+	return false
+}
+
+// number scans a number as JSON's grammar has it:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
+func (p *jsonParser) number() bool {
+	d := p.data
+	if p.off < len(d) && d[p.off] == '-' {
+		p.off++
+	}
+	switch {
+	case p.off < len(d) && d[p.off] == '0':
+		p.off++
+	case !p.digits():
+		return false
+	}
+	if p.off < len(d) && d[p.off] == '.' {
+		p.off++
+		if !p.digits() {
+			return false
+		}
+	}
+	if p.off < len(d) && (d[p.off] == 'e' || d[p.off] == 'E') {
+		p.off++
+		if p.off < len(d) && (d[p.off] == '+' || d[p.off] == '-') {
+			p.off++
+		}
+		if !p.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits scans one or more decimal digits.
+func (p *jsonParser) digits() bool {
+	start := p.off
+	for p.off < len(p.data) && p.data[p.off] >= '0' && p.data[p.off] <= '9' {
+		p.off++
+	}
+	return p.off > start
+}
+
+func (p *jsonParser) literal(kind uint8, word string) bool {
+	if !bytes.HasPrefix(p.data[p.off:], []byte(word)) {
+		return false
+	}
+	i := p.push(kind, p.off)
+	p.off += len(word)
+	p.t.nodes[i].end, p.t.nodes[i].skip = int32(p.off), i+1
+	return true
+}
+
+func (p *jsonParser) str() bool {
+	p.off++ // the opening quote
+	i := p.push(fString, p.off)
+	esc := false
+	for p.off < len(p.data) {
+		c := p.data[p.off]
+		switch {
+		case c == '"':
+			n := &p.t.nodes[i]
+			n.end, n.esc, n.skip = int32(p.off), esc, i+1
+			p.off++
+			return true
+		case c == '\\':
+			esc = true
+			if p.off+1 >= len(p.data) {
+				return false
+			}
+			switch p.data[p.off+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.off += 2
+			case 'u':
+				if _, ok := hex4(p.data[p.off+2:]); !ok {
+					return false
+				}
+				p.off += 6
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		default:
+			p.off++
+		}
+	}
+	return false
+}
+
+func (p *jsonParser) container(kind uint8, closer byte, depth int) bool {
+	i := p.push(kind, p.off)
+	p.off++
+	count := int32(0)
+	p.ws()
+	if p.off < len(p.data) && p.data[p.off] == closer {
+		p.off++
+	} else {
+		for {
+			if kind == fObject {
+				p.ws()
+				if p.off >= len(p.data) || p.data[p.off] != '"' || !p.str() {
+					return false
+				}
+				p.ws()
+				if p.off >= len(p.data) || p.data[p.off] != ':' {
+					return false
+				}
+				p.off++
+			}
+			if !p.value(depth + 1) {
+				return false
+			}
+			count++
+			p.ws()
+			if p.off >= len(p.data) {
+				return false
+			}
+			if c := p.data[p.off]; c == ',' {
+				p.off++
+				continue
+			} else if c == closer {
+				p.off++
+				break
+			}
+			return false
+		}
+	}
+	n := &p.t.nodes[i]
+	n.end, n.n, n.skip = int32(p.off), count, int32(len(p.t.nodes))
+	return true
+}
+
+// unescapeJSON decodes the contents of a JSON string with escapes. The
+// full path reads JSON with yaml.v3, whose double-quoted scalars have
+// neither "\/" nor surrogate pairs (it rejects both), so neither is taken
+// here.
+func unescapeJSON(dst, s []byte) ([]byte, bool) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, false
+		}
+		switch s[i+1] {
+		case '"', '\\':
+			dst = append(dst, s[i+1])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(s[i+2:])
+			if !ok || (r >= 0xd800 && r < 0xe000) {
+				return nil, false
+			}
+			i += 6
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default:
+			return nil, false
+		}
+		i += 2
+	}
+	return dst, true
+}
+
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// fdecoder fills Go values from a tree.
+type fdecoder struct {
+	t     *ftree
+	arena *stringArena
+	buf   []byte
+}
+
+// decFn decodes tree value i into v (settable); false means "give up".
+type decFn func(d *fdecoder, i int32, v reflect.Value) bool
+
+var decoders sync.Map // reflect.Type -> decFn
+
+// decode fills the object v points to from the tree's root.
+func (d *fdecoder) decode(v any) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || len(d.t.nodes) == 0 {
+		return false
+	}
+	return decoderFor(rv.Type().Elem())(d, 0, rv.Elem())
+}
+
+var (
+	timeType               = reflect.TypeFor[metav1.Time]()
+	intOrStringType        = reflect.TypeFor[intstr.IntOrString]()
+	jsonUnmarshalerT       = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerT       = reflect.TypeFor[encoding.TextUnmarshaler]()
+	giveUp           decFn = func(*fdecoder, int32, reflect.Value) bool { return false }
+)
+
+func decoderFor(t reflect.Type) decFn {
+	if f, ok := decoders.Load(t); ok {
+		return f.(decFn)
+	}
+	// A recursive type finds this indirection while it is being built.
+	var f decFn
+	indirect := decFn(func(d *fdecoder, i int32, v reflect.Value) bool { return f(d, i, v) })
+	if prev, loaded := decoders.LoadOrStore(t, indirect); loaded {
+		return prev.(decFn)
+	}
+	f = buildDecoder(t)
+	decoders.Store(t, f)
+	return f
+}
+
+func buildDecoder(t reflect.Type) decFn {
+	switch t {
+	case timeType:
+		return decTime
+	case intOrStringType:
+		return decIntOrString
+	}
+	if t.Implements(jsonUnmarshalerT) || reflect.PointerTo(t).Implements(jsonUnmarshalerT) ||
+		t.Implements(textUnmarshalerT) || reflect.PointerTo(t).Implements(textUnmarshalerT) {
+		return giveUp
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return decString
+	case reflect.Bool:
+		return decBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return decInt
+	case reflect.Pointer:
+		elem := decoderFor(t.Elem())
+		et := t.Elem()
+		return func(d *fdecoder, i int32, v reflect.Value) bool {
+			if d.t.nodes[i].kind == fNull {
+				return true
+			}
+			p := reflect.New(et)
+			if !elem(d, i, p.Elem()) {
+				return false
+			}
+			v.Set(p)
+			return true
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return giveUp // base64 in JSON
+		}
+		elem := decoderFor(t.Elem())
+		return func(d *fdecoder, i int32, v reflect.Value) bool {
+			n := &d.t.nodes[i]
+			switch n.kind {
+			case fNull:
+				return true
+			case fArray:
+			default:
+				return false
+			}
+			s := reflect.MakeSlice(t, int(n.n), int(n.n))
+			c := i + 1
+			for k := 0; k < int(n.n); k++ {
+				if !elem(d, c, s.Index(k)) {
+					return false
+				}
+				c = d.t.nodes[c].skip
+			}
+			v.Set(s)
+			return true
+		}
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String || t.Key() != reflect.TypeFor[string]() {
+			return giveUp
+		}
+		if t.Elem() == reflect.TypeFor[string]() {
+			return decStringMap
+		}
+		elem := decoderFor(t.Elem())
+		return func(d *fdecoder, i int32, v reflect.Value) bool {
+			n := &d.t.nodes[i]
+			switch n.kind {
+			case fNull:
+				return true
+			case fObject:
+			default:
+				return false
+			}
+			m := reflect.MakeMapWithSize(t, int(n.n))
+			c := i + 1
+			for k := 0; k < int(n.n); k++ {
+				key, ok := d.str(c)
+				if !ok {
+					return false
+				}
+				c = d.t.nodes[c].skip
+				e := reflect.New(t.Elem()).Elem()
+				if !elem(d, c, e) {
+					return false
+				}
+				c = d.t.nodes[c].skip
+				m.SetMapIndex(reflect.ValueOf(key), e)
+			}
+			if m.Len() != int(n.n) {
+				return false // a key given twice
+			}
+			v.Set(m)
+			return true
+		}
+	case reflect.Struct:
+		return structDecoder(t)
+	}
+	return giveUp
+}
+
+// jsonField is one JSON field of a struct.
+type jsonField struct {
+	name  string
+	index []int
+	dec   decFn
+}
+
+func structDecoder(t reflect.Type) decFn {
+	var fields []jsonField
+	if !collectFields(t, nil, &fields) || len(fields) > 128 {
+		return giveUp
+	}
+	byName := make(map[string]int, len(fields))
+	for k, f := range fields {
+		if _, dup := byName[f.name]; dup {
+			return giveUp // encoding/json's conflict rules are not worth copying
+		}
+		byName[f.name] = k
+	}
+	return func(d *fdecoder, i int32, v reflect.Value) bool {
+		n := &d.t.nodes[i]
+		switch n.kind {
+		case fNull:
+			return true
+		case fObject:
+		default:
+			return false
+		}
+		var seen [2]uint64
+		c := i + 1
+		for k := 0; k < int(n.n); k++ {
+			kn := &d.t.nodes[c]
+			if kn.kind != fString || kn.esc {
+				return false
+			}
+			fi, ok := byName[string(d.t.data[kn.start:kn.end])]
+			if !ok || seen[fi>>6]&(1<<(fi&63)) != 0 {
+				return false
+			}
+			seen[fi>>6] |= 1 << (fi & 63)
+			c = kn.skip
+			f := &fields[fi]
+			fv := v.Field(f.index[0])
+			for _, x := range f.index[1:] {
+				fv = fv.Field(x)
+			}
+			if !f.dec(d, c, fv) {
+				return false
+			}
+			c = d.t.nodes[c].skip
+		}
+		return true
+	}
+}
+
+// collectFields lists the JSON fields of a struct, with the fields of
+// embedded structs without a JSON name inline (metav1.TypeMeta).
+func collectFields(t reflect.Type, index []int, out *[]jsonField) bool {
+	for k := 0; k < t.NumField(); k++ {
+		sf := t.Field(k)
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		idx := append(append([]int(nil), index...), k)
+		if sf.Anonymous && name == "" {
+			if sf.Type.Kind() != reflect.Struct {
+				return false
+			}
+			if !collectFields(sf.Type, idx, out) {
+				return false
+			}
+			continue
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			return false // matched by Go name, case-insensitively: not ours
+		}
+		*out = append(*out, jsonField{name: name, index: idx, dec: decoderFor(sf.Type)})
+	}
+	return true
+}
+
+// str returns string value i.
+func (d *fdecoder) str(i int32) (string, bool) {
+	n := &d.t.nodes[i]
+	if n.kind != fString {
+		if d.t.yaml && n.kind == fNumber && n.quote == 0 {
+			return "", false
+		}
+		return "", false
+	}
+	b := d.t.data[n.start:n.end]
+	if n.esc {
+		var ok bool
+		if d.t.yaml {
+			d.buf, ok = unescapeYAML(d.buf[:0], b, n.quote)
+		} else {
+			d.buf, ok = unescapeJSON(d.buf[:0], b)
+		}
+		if !ok {
+			return "", false
+		}
+		b = d.buf
+	}
+	return d.arena.bytes(b), true
+}
+
+func decString(d *fdecoder, i int32, v reflect.Value) bool {
+	if d.t.nodes[i].kind == fNull {
+		return true
+	}
+	s, ok := d.str(i)
+	if !ok {
+		return false
+	}
+	v.SetString(s)
+	return true
+}
+
+func decStringMap(d *fdecoder, i int32, v reflect.Value) bool {
+	n := &d.t.nodes[i]
+	switch n.kind {
+	case fNull:
+		return true
+	case fObject:
+	default:
+		return false
+	}
+	m := make(map[string]string, n.n)
+	c := i + 1
+	for k := 0; k < int(n.n); k++ {
+		key, ok := d.str(c)
+		if !ok {
+			return false
+		}
+		c = d.t.nodes[c].skip
+		if d.t.nodes[c].kind == fNull {
+			// encoding/json leaves "" for a null map value
+			m[key] = ""
+		} else {
+			val, ok := d.str(c)
+			if !ok {
+				return false
+			}
+			m[key] = val
+		}
+		c = d.t.nodes[c].skip
+	}
+	if len(m) != int(n.n) {
+		return false // a key given twice
+	}
+	v.Set(reflect.ValueOf(m).Convert(v.Type()))
+	return true
+}
+
+func decBool(d *fdecoder, i int32, v reflect.Value) bool {
+	n := &d.t.nodes[i]
+	switch n.kind {
+	case fNull:
+		return true
+	case fBool:
+		v.SetBool(d.t.data[n.start] == 't' || d.t.data[n.start] == 'T')
+		return true
+	}
+	return false
+}
+
+// decInt takes a plain decimal integer that fits the field.
+func decInt(d *fdecoder, i int32, v reflect.Value) bool {
+	n := &d.t.nodes[i]
+	switch n.kind {
+	case fNull:
+		return true
+	case fNumber:
+	default:
+		return false
+	}
+	x, ok := plainInt(d.t.data[n.start:n.end])
+	if !ok || v.OverflowInt(x) {
+		return false
+	}
+	v.SetInt(x)
+	return true
+}
+
+// plainInt parses -?[0-9]+ without leading zeros (what both JSON and YAML
+// read as the same decimal integer).
+func plainInt(b []byte) (int64, bool) {
+	s := b
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	var x int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		x = x*10 + int64(c-'0')
+	}
+	if b[0] == '-' {
+		x = -x
+	}
+	return x, true
+}
+
+func decIntOrString(d *fdecoder, i int32, v reflect.Value) bool {
+	n := &d.t.nodes[i]
+	var is intstr.IntOrString
+	switch n.kind {
+	case fNull:
+		return true
+	case fString:
+		s, ok := d.str(i)
+		if !ok {
+			return false
+		}
+		is = intstr.FromString(s)
+	case fNumber:
+		x, ok := plainInt(d.t.data[n.start:n.end])
+		if !ok || x < -1<<31 || x >= 1<<31 {
+			return false
+		}
+		is = intstr.FromInt32(int32(x))
+	default:
+		return false
+	}
+	v.Set(reflect.ValueOf(is))
+	return true
+}
+
+func decTime(d *fdecoder, i int32, v reflect.Value) bool {
+	n := &d.t.nodes[i]
+	switch n.kind {
+	case fNull:
+		return true
+	case fString:
+	default:
+		return false
+	}
+	s, ok := d.str(i)
+	if !ok {
+		return false
+	}
+	var tm metav1.Time
+	if err := tm.UnmarshalJSON([]byte(strconv.Quote(s))); err != nil {
+		return false
+	}
+	v.Set(reflect.ValueOf(tm))
+	return true
+}
