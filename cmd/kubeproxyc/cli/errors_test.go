@@ -67,3 +67,36 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorsDoc runs every "$ kubeproxyc ..." example of docs/errors.md
+// and compares what it prints on stderr with the lines the page shows.
+func TestErrorsDoc(t *testing.T) {
+	t.Chdir("../../..")
+	data, err := os.ReadFile("docs/errors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := 0
+	blocks := strings.Split(string(data), "```console\n")
+	for _, b := range blocks[1:] {
+		block, _, ok := strings.Cut(b, "```")
+		if !ok {
+			t.Fatalf("unclosed console block: %q", b)
+		}
+		cmdLine, want, _ := strings.Cut(block, "\n")
+		args, ok := strings.CutPrefix(cmdLine, "$ kubeproxyc ")
+		if !ok {
+			t.Fatalf("console block does not start with $ kubeproxyc: %q", cmdLine)
+		}
+		examples++
+		t.Run(args, func(t *testing.T) {
+			_, stderr, _ := runCLI(t, nil, strings.Fields(args)...)
+			if diff := cmp.Diff(want, stderr); diff != "" {
+				t.Errorf("docs/errors.md shows another output (-doc +real):\n%s", diff)
+			}
+		})
+	}
+	if examples == 0 {
+		t.Fatal("no examples in docs/errors.md")
+	}
+}
