@@ -137,9 +137,19 @@ func (l *loader) mark() loaderMark {
 
 func (l *loader) rollback(m loaderMark) {
 	s := l.snap
-	s.Services, s.Slices, s.Endpoints = s.Services[:m.services], s.Slices[:m.slices], s.Endpoints[:m.endpoints]
-	s.Nodes, s.ServiceCIDRs = s.Nodes[:m.nodes], s.ServiceCIDRs[:m.cidrs]
-	l.errs, l.warns, l.dropped, l.total, l.overBudget = l.errs[:m.errs], l.warns[:m.warns], m.dropped, m.total, m.overBudget
+	s.Services, s.Slices, s.Endpoints = cut(s.Services, m.services), cut(s.Slices, m.slices), cut(s.Endpoints, m.endpoints)
+	s.Nodes, s.ServiceCIDRs = cut(s.Nodes, m.nodes), cut(s.ServiceCIDRs, m.cidrs)
+	l.errs, l.warns, l.dropped, l.total, l.overBudget = cut(l.errs, m.errs), cut(l.warns, m.warns), m.dropped, m.total, m.overBudget
+}
+
+// cut shortens list to n elements; an empty list is nil, as it is when
+// nothing was ever added (so that undoing a List's reading leaves the
+// snapshot as reading it whole would).
+func cut[T any](list []T, n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return list[:n]
 }
 
 // streamList reads a kind: List document one item at a time, if it is
