@@ -8,6 +8,7 @@ STATICCHECK_VERSION ?= v0.8.2
 TEST_TARGETS := lint unit
 TEST_TARGETS += e2e
 TEST_TARGETS += conformance-ci
+TEST_TARGETS += fuzz-short
 
 .PHONY: help build demo test lint unit golden-update e2e
 help:
@@ -17,6 +18,7 @@ help:
 	@echo "make unit           go test ./... (golden cases, unit tests, namespace load test)"
 	@echo "make lint           gofmt, go vet, staticcheck, dependency rule"
 	@echo "make golden-update  rewrite golden files from the current code (check them against the oracle!)"
+	@echo "make fuzz-short     every fuzz target for FUZZTIME each (default $(FUZZTIME); docs/errors.md)"
 	@echo "make e2e            traffic through the rendered rules in network namespaces (root; docs/verification.md)"
 	@echo "make conformance    kubeproxyc against kube-proxy itself on SEEDS random snapshots (default $(SEEDS); docs/testing.md)"
 
@@ -63,3 +65,15 @@ conformance:
 
 conformance-ci:
 	$(MAKE) conformance SEEDS=$(CONFORMANCE_CI_SEEDS)
+
+# fuzz-short: each fuzz target of the loader, the model and the modes for
+# a short while (go test fuzzes one target per run). Findings are written
+# to compiler/testdata/fuzz, where they stay as regression inputs.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := FuzzLoad FuzzLoadStream FuzzModel FuzzIPTables FuzzNFT FuzzIPVS
+.PHONY: fuzz-short
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test ./compiler -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1 || exit 1; \
+	done
