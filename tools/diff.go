@@ -89,6 +89,12 @@ func Diff(old, new *Ruleset) *DiffReport {
 		if n != nil {
 			newItems = n.Items
 		}
+		if o != nil && n != nil && !ref.Ordered {
+			// Items both sides have are equal whoever they are
+			// attributed to (a dump cannot attribute set elements that
+			// carry no comment); only the rest is grouped.
+			oldItems, newItems = dropCommon(oldItems, newItems)
+		}
 		byOwner := map[string][2][]Item{}
 		for _, it := range oldItems {
 			p := byOwner[it.Owner]
@@ -187,6 +193,36 @@ func dropBuiltins(rs *Ruleset) *Ruleset {
 		}
 	}
 	return &c
+}
+
+// dropCommon removes the items whose text both lists have (as
+// multisets).
+func dropCommon(a, b []Item) ([]Item, []Item) {
+	count := map[string]int{}
+	for _, it := range b {
+		count[it.Text]++
+	}
+	var ra []Item
+	for _, it := range a {
+		if count[it.Text] > 0 {
+			count[it.Text]--
+			continue
+		}
+		ra = append(ra, it)
+	}
+	count = map[string]int{}
+	for _, it := range a {
+		count[it.Text]++
+	}
+	var rb []Item
+	for _, it := range b {
+		if count[it.Text] > 0 {
+			count[it.Text]--
+			continue
+		}
+		rb = append(rb, it)
+	}
+	return ra, rb
 }
 
 func indexObjects(rs *Ruleset) map[string]*Object {

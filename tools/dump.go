@@ -113,9 +113,25 @@ func ClassifyInput(data []byte) InputKind {
 	return InputManifests
 }
 
-// DumpRuleset parses a rule dump for diff.
-func DumpRuleset(in *DiffInput) (*Ruleset, error) {
+// DumpRuleset parses a rule dump for diff. family picks the table of an
+// nftables ruleset that holds both kube-proxy tables.
+func DumpRuleset(in *DiffInput, family compiler.Family) (*Ruleset, error) {
 	switch in.Kind {
+	case InputNFT:
+		tables, err := ir.ParseNFT(bytes.NewReader(in.Data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Name, err)
+		}
+		want := "ip"
+		if family == compiler.IPv6 {
+			want = "ip6"
+		}
+		for _, t := range tables {
+			if t.Family == want {
+				return NFTRuleset(in.Name+" (nftables ruleset, table "+t.Family+" "+t.Name+")", t), nil
+			}
+		}
+		return nil, fmt.Errorf("%s: no table %s %s in the ruleset (--ip-family picks the family)", in.Name, want, ir.KubeProxyTable)
 	case InputIPTables:
 		p, err := ir.ParseIPTablesSave(bytes.NewReader(in.Data))
 		if err != nil {

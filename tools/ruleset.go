@@ -269,7 +269,7 @@ func NFTRuleset(name string, t *ir.NFT) *Ruleset {
 			o.Header = strings.TrimSpace(o.Header + " comment " + ir.QuoteArg(c.Comment, true))
 		}
 		for _, r := range c.Rules {
-			text := r.Text
+			text := ir.CanonicalNFTRule(r.Text)
 			if r.Comment != "" {
 				text += " comment " + ir.QuoteArg(r.Comment, true)
 			}
@@ -304,7 +304,7 @@ func NFTRuleset(name string, t *ir.NFT) *Ruleset {
 				if owner == "" {
 					owner = o.Owner
 				}
-				o.Items = append(o.Items, Item{Text: nftElementText(e), Owner: owner})
+				o.Items = append(o.Items, Item{Text: ir.CanonicalNFTElement(e), Owner: owner})
 			}
 			rs.Objects = append(rs.Objects, o)
 		}
@@ -325,17 +325,6 @@ func nftSetHeader(s *ir.NFTSet) string {
 		h += " comment " + ir.QuoteArg(s.Comment, true)
 	}
 	return h
-}
-
-func nftElementText(e *ir.NFTElement) string {
-	s := e.Key
-	if e.Comment != "" {
-		s += " comment " + ir.QuoteArg(e.Comment, true)
-	}
-	if e.Value != "" {
-		s += " : " + e.Value
-	}
-	return s
 }
 
 // nftNameOwner reads the service port out of a chain or set name kube-proxy's

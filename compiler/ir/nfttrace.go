@@ -652,7 +652,7 @@ func (e *nftEval) dnat() ([]ruleBranch, bool) {
 	if e.peek(0) == "ip" || e.peek(0) == "ip6" {
 		e.next()
 	}
-	if e.peek(0) == "to" {
+	if e.peek(0) == "to" && e.peek(1) != "numgen" {
 		e.next()
 		ap, err := parseToDestination(strings.Trim(e.next(), "[]"), e.s.pkt.DstPort)
 		if err != nil {
@@ -661,7 +661,11 @@ func (e *nftEval) dnat() ([]ruleBranch, bool) {
 		setDst(e.s, ap)
 		return []ruleBranch{{state: e.s, verdict: "nat"}}, true
 	}
-	if e.next() != "addr" || e.next() != "." || e.next() != "port" || e.next() != "to" {
+	// "dnat ip addr . port to numgen ...", listed by nft as "dnat ip to numgen ...".
+	if e.peek(0) == "addr" && (e.next() != "addr" || e.next() != "." || e.next() != "port") {
+		return e.unknown()
+	}
+	if e.next() != "to" {
 		return e.unknown()
 	}
 	n, ok := e.numgen()

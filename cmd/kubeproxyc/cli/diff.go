@@ -156,7 +156,11 @@ func readSide(cmd *cobra.Command, in *tools.DiffInput, extra string, other *tool
 		return nil, err
 	}
 	if in.Kind != tools.InputManifests {
-		rs, err := tools.DumpRuleset(in)
+		opts, err := nf.options(nil)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := tools.DumpRuleset(in, opts.Family)
 		if err != nil {
 			return nil, err
 		}
