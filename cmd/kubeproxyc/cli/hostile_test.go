@@ -163,6 +163,44 @@ var hostileModes = [][]string{
 	{"--proxy-mode", "iptables", "--standalone"},
 	{"--proxy-mode", "nftables"},
 	{"--proxy-mode", "ipvs"},
+	{"--proxy-mode", "ipvs", "-o", "DIR"}, // the four files and apply.sh
+}
+
+// renderHostile runs render; "-o DIR" is replaced by a new directory,
+// whose files make the output (each after a "== name" line).
+func renderHostile(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	dir := ""
+	for i, a := range args {
+		if a == "DIR" {
+			dir = filepath.Join(t.TempDir(), "out")
+			args = append(append([]string{}, args[:i]...), append([]string{dir}, args[i+1:]...)...)
+			break
+		}
+	}
+	out, stderr, code := runCLI(t, nil, args...)
+	if dir == "" || code != 0 {
+		if dir != "" {
+			if _, err := os.Stat(dir); err == nil {
+				out += "(" + dir + " was created)"
+			}
+		}
+		return out, stderr, code
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("== " + f.Name() + "\n")
+		b.Write(data)
+	}
+	return out + b.String(), stderr, code
 }
 
 // positioned matches a diagnostic line: file:line: ...
@@ -184,7 +222,7 @@ func TestHostileInput(t *testing.T) {
 	benign := write("benign.yaml", fillTemplate("", ""))
 	base := map[int]string{}
 	for i, mode := range hostileModes {
-		out, stderr, code := runCLI(t, nil, append([]string{"render", "-f", benign}, mode...)...)
+		out, stderr, code := renderHostile(t, append([]string{"render", "-f", benign}, mode...)...)
 		if code != 0 {
 			t.Fatalf("benign input, %v: exit %d\n%s", mode, code, stderr)
 		}
@@ -200,7 +238,7 @@ func TestHostileInput(t *testing.T) {
 		for hi, h := range hostileStrings {
 			in := write("in.yaml", fillTemplate(site, h))
 			for i, mode := range hostileModes {
-				out, stderr, code := runCLI(t, nil, append([]string{"render", "-f", in}, mode...)...)
+				out, stderr, code := renderHostile(t, append([]string{"render", "-f", in}, mode...)...)
 				switch code {
 				case ExitBadInput:
 					if out != "" {
