@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 
 	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
 )
@@ -43,6 +45,17 @@ func ApplyNode(snap *Snapshot, opts *Options, set func(flag string) bool) {
 			for _, s := range ips {
 				if ip, ok := ParseIPSloppy(s); ok {
 					opts.NodeIPs = append(opts.NodeIPs, ip)
+				}
+			}
+			// kube-proxy (detectNodeIPs) takes the loopback address as
+			// the node IP of a family the Node has no address of.
+			for _, lo := range []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()} {
+				fam := IPv4
+				if lo.Is6() {
+					fam = IPv6
+				}
+				if !slices.ContainsFunc(opts.NodeIPs, fam.Is) {
+					opts.NodeIPs = append(opts.NodeIPs, lo)
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -118,7 +119,9 @@ func (o *Options) LocalAddresses() []netip.Addr {
 		return append(addrs, o.PrimaryNodeIP())
 	}
 	for _, ip := range o.NodeIPs {
-		addrs = append(addrs, ip.Unmap())
+		if ip = ip.Unmap(); !slices.Contains(addrs, ip) {
+			addrs = append(addrs, ip)
+		}
 	}
 	return addrs
 }
