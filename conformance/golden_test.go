@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 const casesDir = "../testdata/cases"
 
 var goldenFile = regexp.MustCompile(`^([a-z]+)-(ipv4|ipv6)\.golden$`)
+
+var fill = flag.Bool("fill", false, "TestGolden: write kube-proxy's output into golden files that are empty (to add a golden file, create it empty first)")
 
 // TestGolden checks every golden file against kube-proxy: the golden
 // files are what kubeproxyc's own golden test compares its output with, so
@@ -74,6 +77,13 @@ func TestGolden(t *testing.T) {
 				golden, err := os.ReadFile(filepath.Join(dir, f.Name()))
 				if err != nil {
 					t.Fatal(err)
+				}
+				if *fill && len(golden) == 0 {
+					if err := os.WriteFile(filepath.Join(dir, f.Name()), want, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("wrote %s from kube-proxy", filepath.Join(dir, f.Name()))
+					return
 				}
 				if !bytes.Equal(golden, want) {
 					t.Errorf("%s is not what kube-proxy programs (-kube-proxy +golden):\n%s",

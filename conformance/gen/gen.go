@@ -5,9 +5,11 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -77,6 +79,12 @@ func Generate(seed uint64) *Case {
 	if g.r.IntN(20) == 0 {
 		g.orphanSlice()
 	}
+	if chance(g.r, 12) {
+		g.nodeObject()
+	}
+	if chance(g.r, 8) {
+		g.serviceCIDRObject()
+	}
 	repairDuplicates(g.objs)
 	g.r.Shuffle(len(g.objs), func(i, j int) { g.objs[i], g.objs[j] = g.objs[j], g.objs[i] })
 	g.c.Objects = g.objs
@@ -93,10 +101,12 @@ func (g *generator) node() Node {
 	n := DefaultNode()
 	switch x := r.IntN(100); {
 	case x < 85:
-	case x < 95:
+	case x < 93:
 		n.Hostname = "node2"
-	default:
+	case x < 98:
 		n.Hostname = "worker-7"
+	default:
+		n.Hostname = "Node1" // kube-proxy lower-cases the host name
 	}
 	if chance(r, 60) {
 		v4 := pick(r, []string{"192.168.0.2", "192.168.0.3", "10.0.0.5"})
@@ -726,5 +736,55 @@ func (g *generator) orphanSlice() {
 		AddressType: discovery.AddressTypeIPv4,
 		Endpoints:   []discovery.Endpoint{{Addresses: []string{"10.244.9.9"}, NodeName: ptr.To("node1")}},
 		Ports:       []discovery.EndpointPort{{Name: ptr.To(""), Port: ptr.To(int32(80)), Protocol: ptr.To(v1.ProtocolTCP)}},
+	})
+}
+
+// nodeObject adds a Node: usually the node compiled for, whose addresses,
+// zone label and podCIDRs then stand in for the flags left unset.
+func (g *generator) nodeObject() {
+	r := g.r
+	name := strings.ToLower(g.c.Node.Hostname)
+	if chance(r, 15) {
+		name = "node3"
+	}
+	node := &v1.Node{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+	}
+	if chance(r, 70) {
+		node.Labels = map[string]string{v1.LabelTopologyZone: pick(r, zones)}
+	}
+	if chance(r, 60) {
+		node.Spec.PodCIDRs = pick(r, [][]string{{"10.244.1.0/24"}, {"10.244.1.0/24", "fd00:10:244:1::/64"}, {"fd00:10:244:1::/64", "10.244.1.0/24"}})
+		node.Spec.PodCIDR = node.Spec.PodCIDRs[0]
+	}
+	addrs := []v1.NodeAddress{{Type: v1.NodeHostName, Address: name}}
+	for _, a := range pick(r, [][]string{{"192.168.0.2"}, {"192.168.0.3", "fd00::3"}, {"fd00::3", "192.168.0.3"}, {"fd00::5"}, {"10.0.0.5", "192.168.0.9"}}) {
+		addrs = append(addrs, v1.NodeAddress{Type: v1.NodeInternalIP, Address: a})
+	}
+	if chance(r, 40) {
+		addrs = append(addrs, v1.NodeAddress{Type: v1.NodeExternalIP, Address: pick(r, []string{"203.0.113.50", "2001:db8::50"})})
+	}
+	r.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
+	node.Status.Addresses = addrs
+	if chance(r, 70) {
+		g.c.Node.NodeIPs = nil
+	}
+	if chance(r, 70) {
+		g.c.Node.Zone = ""
+	}
+	if chance(r, 50) {
+		g.c.Node.PodCIDRs = nil
+	}
+	g.objs = append(g.objs, node)
+}
+
+// serviceCIDRObject adds a ServiceCIDR (the nftables proxier drops traffic
+// to unallocated IPs of the service CIDRs).
+func (g *generator) serviceCIDRObject() {
+	g.objs = append(g.objs, &networkingv1.ServiceCIDR{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "ServiceCIDR"},
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
+		Spec:       networkingv1.ServiceCIDRSpec{CIDRs: pick(g.r, [][]string{{"10.96.0.0/12"}, {"10.96.0.0/16", "fd00:10:96::/112"}, {"fd00:10:96::/108"}})},
 	})
 }
