@@ -58,7 +58,7 @@ func BehaviourDiff(old, new *BehaviourSide) *DiffReport {
 			}
 		}
 	}
-	sources := probeSources(&opts)
+	sources := probeSources(&opts, old.Explainer.model, new.Explainer.model)
 	groups := map[string]*DiffGroup{}
 	for _, k := range sortedKeys(fronts) {
 		f := fronts[k]
@@ -117,19 +117,36 @@ func frontends(sp *compiler.ServicePort, opts *compiler.Options) []frontend {
 	return out
 }
 
-// probeSources are a pod (an address of the pod network), another host
-// (a documentation address) and the node itself.
-func probeSources(opts *compiler.Options) []source {
+// probeSources are a pod (an address of the pod network that is no
+// endpoint of the models given, so that no hairpin rule applies), another
+// host (a documentation address) and the node itself.
+func probeSources(opts *compiler.Options, models ...*compiler.Model) []source {
+	used := map[netip.Addr]bool{}
+	for _, m := range models {
+		if m == nil {
+			continue
+		}
+		for _, sp := range m.ServicePorts {
+			for _, ep := range sp.Endpoints {
+				used[ep.IP] = true
+			}
+		}
+	}
 	var out []source
 	for _, c := range opts.ClusterCIDRs {
-		if p, err := netip.ParsePrefix(c); err == nil && opts.Family.Is(p.Addr()) {
-			a := p.Masked().Addr()
-			for i := 0; i < 250; i++ {
-				a = a.Next()
-			}
-			if p.Contains(a) {
-				out = append(out, source{"a pod (" + a.String() + ")", a})
-			}
+		p, err := netip.ParsePrefix(c)
+		if err != nil || !opts.Family.Is(p.Addr()) {
+			continue
+		}
+		a := p.Masked().Addr()
+		for i := 0; i < 250; i++ {
+			a = a.Next()
+		}
+		for p.Contains(a) && used[a] {
+			a = a.Next()
+		}
+		if p.Contains(a) {
+			out = append(out, source{"a pod (" + a.String() + ")", a})
 		}
 	}
 	ext := netip.MustParseAddr("192.0.2.10")

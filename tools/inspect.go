@@ -267,7 +267,7 @@ func modeTotals(snap *compiler.Snapshot, opts compiler.Options) (ModeTotals, err
 		fronts = append(fronts, frontends(sp, &opts)...)
 	}
 	t.Addresses = len(fronts)
-	sources := probeSources(&opts)
+	sources := probeSources(&opts, prog.Model)
 	total, outcomes := 0, 0
 	for _, f := range sampleFrontends(fronts) {
 		for _, src := range sources {
