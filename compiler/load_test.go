@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -164,4 +165,53 @@ func TestErrorsCapped(t *testing.T) {
 	if len(lines) != MaxReportedErrors+1 || !strings.HasPrefix(lines[len(lines)-1], "too many errors: ") {
 		t.Errorf("got %d lines, last %q; want %d and a summary", len(lines), lines[len(lines)-1], MaxReportedErrors+1)
 	}
+}
+
+// TestLargeList loads a kind: List bigger than maxDocumentBytes, which
+// only reading it item by item can do, in YAML and in JSON.
+func TestLargeList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 20 MiB input")
+	}
+	var y, j strings.Builder
+	y.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	j.WriteString(`{"apiVersion": "v1", "kind": "List", "items": [`)
+	endpoints := 0
+	for s := 0; y.Len() < maxDocumentBytes+(1<<20); s++ {
+		fmt.Fprintf(&y, "- apiVersion: v1\n  kind: Service\n  metadata: {name: svc-%d, namespace: ns}\n  spec:\n    clusterIP: 10.96.%d.%d\n    ports: [{port: 80}]\n", s, s/250, 1+s%250)
+		fmt.Fprintf(&y, "- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: svc-%d-1, namespace: ns, labels: {kubernetes.io/service-name: svc-%d}}\n  addressType: IPv4\n  ports: [{port: 8080}]\n  endpoints:\n", s, s)
+		if s > 0 {
+			j.WriteString(",")
+		}
+		fmt.Fprintf(&j, "\n{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"svc-%d\", \"namespace\": \"ns\"}, \"spec\": {\"clusterIP\": \"10.96.%d.%d\", \"ports\": [{\"port\": 80}]}}", s, s/250, 1+s%250)
+		fmt.Fprintf(&j, ",\n{\"apiVersion\": \"discovery.k8s.io/v1\", \"kind\": \"EndpointSlice\", \"metadata\": {\"name\": \"svc-%d-1\", \"namespace\": \"ns\", \"labels\": {\"kubernetes.io/service-name\": \"svc-%d\"}}, \"addressType\": \"IPv4\", \"ports\": [{\"port\": 8080}], \"endpoints\": [", s, s)
+		for e := 0; e < 100; e++ {
+			n := s*100 + e
+			ip := fmt.Sprintf("10.%d.%d.%d", 128+n>>16&127, n>>8&255, n&255)
+			fmt.Fprintf(&y, "  - addresses: [%s]\n    nodeName: node%d\n", ip, e%7)
+			if e > 0 {
+				j.WriteString(", ")
+			}
+			fmt.Fprintf(&j, "{\"addresses\": [\"%s\"], \"nodeName\": \"node%d\"}", ip, e%7)
+			endpoints++
+		}
+		j.WriteString("]}")
+	}
+	j.WriteString("]}\n")
+	for name, data := range map[string]string{"list.yaml": y.String(), "list.json": j.String()} {
+		snap, err := Load([]Source{{Name: name, Data: []byte(data)}})
+		if err != nil {
+			t.Fatalf("%s (%d MiB): %v", name, len(data)>>20, err)
+		}
+		if len(data) <= maxDocumentBytes {
+			t.Fatalf("%s: only %d bytes", name, len(data))
+		}
+		if len(snap.Slices) == 0 {
+			t.Fatalf("%s: no slices loaded", name)
+		}
+		if len(snap.Services) == 0 {
+			t.Fatalf("%s: no services loaded", name)
+		}
+	}
+	t.Logf("%d endpoints", endpoints)
 }
