@@ -99,7 +99,7 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 	var out []Source
 	total := int64(0)
 	read := func(name string, r io.Reader) error {
-		data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes-total+1))
+		data, err := io.ReadAll(&untilNUL{r: io.LimitReader(r, MaxInputBytes-total+1)})
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", name, err)
 		}
@@ -160,6 +160,26 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 		}
 	}
 	return out, nil
+}
+
+// untilNUL reads up to and including the first NUL byte: text input has
+// none, and Load reports it at its line, so that a binary file (or
+// /dev/zero) is not read to the end first.
+type untilNUL struct {
+	r    io.Reader
+	done bool
+}
+
+func (u *untilNUL) Read(p []byte) (int, error) {
+	if u.done {
+		return 0, io.EOF
+	}
+	n, err := u.r.Read(p)
+	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+		u.done = true
+		return i + 1, nil
+	}
+	return n, err
 }
 
 // loader accumulates objects and diagnostics over all sources.

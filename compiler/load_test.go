@@ -215,3 +215,30 @@ func TestLargeList(t *testing.T) {
 	}
 	t.Logf("%d endpoints", endpoints)
 }
+
+// zeros is an endless stream of NUL bytes that counts what was read.
+type zeros struct{ read int }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	clear(p)
+	z.read += len(p)
+	return len(p), nil
+}
+
+// TestReadSourcesStopsAtNUL: a binary stream is not read to its end (or
+// to MaxInputBytes) before Load refuses it.
+func TestReadSourcesStopsAtNUL(t *testing.T) {
+	z := &zeros{}
+	srcs, err := ReadSources([]string{"-"}, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.read > 1<<20 {
+		t.Errorf("read %d bytes of an endless stream of NULs", z.read)
+	}
+	_, errs, _ := loadText(t, "<stdin>", string(srcs[0].Data))
+	want := []string{"<stdin>:1: control character U+0000 is not allowed in YAML or JSON input (is this a binary file?)"}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
