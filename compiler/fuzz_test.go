@@ -241,7 +241,9 @@ func checkIPTablesText(t *testing.T, p *ir.IPTables) {
 }
 
 // FuzzNFT compiles generated snapshots in nftables mode: CheckNFT on the
-// table, and every rendered line is one "add" command, one per object.
+// table; every rendered line is one "add" command, one per object; and
+// the text reads back (ir.ParseNFT) into a table that passes CheckNFT
+// with as many objects.
 func FuzzNFT(f *testing.F) {
 	f.Add([]byte{}, []byte{})
 	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
@@ -269,13 +271,7 @@ func checkNFTText(t *testing.T, p *ir.NFT) {
 	if err := render.NFT(&buf, p); err != nil {
 		t.Fatal(err)
 	}
-	want := 1 + len(p.Chains) + len(p.Sets) + len(p.Maps)
-	for _, c := range p.Chains {
-		want += len(c.Rules)
-	}
-	for _, s := range append(append([]*ir.NFTSet{}, p.Sets...), p.Maps...) {
-		want += len(s.Elements)
-	}
+	want := nftObjects(p)
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != want {
 		t.Fatalf("%d lines rendered for %d objects", len(lines), want)
@@ -285,6 +281,32 @@ func checkNFTText(t *testing.T, p *ir.NFT) {
 			t.Fatalf("unexpected line: %q", line)
 		}
 	}
+	back, err := ir.ParseNFT(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("rendered table does not read back: %v\n%s", err, buf.String())
+	}
+	if len(back) != 1 {
+		t.Fatalf("%d tables read back", len(back))
+	}
+	if err := ir.CheckNFT(back[0]); err != nil {
+		t.Fatalf("rendered table: %v", err)
+	}
+	if count := nftObjects(back[0]); count != want {
+		t.Fatalf("read back %d objects, wrote %d", count, want)
+	}
+}
+
+// nftObjects counts a table's commands: the table, chains, sets, maps,
+// rules and elements.
+func nftObjects(p *ir.NFT) int {
+	n := 1 + len(p.Chains) + len(p.Sets) + len(p.Maps)
+	for _, c := range p.Chains {
+		n += len(c.Rules)
+	}
+	for _, s := range append(append([]*ir.NFTSet{}, p.Sets...), p.Maps...) {
+		n += len(s.Elements)
+	}
+	return n
 }
 
 // FuzzIPVS compiles generated snapshots in ipvs mode: CheckIPVS on the
