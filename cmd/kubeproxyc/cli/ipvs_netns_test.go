@@ -139,11 +139,16 @@ func canonicalRules(t *testing.T, text string) []string {
 	return out
 }
 
+// addLines returns the "add" lines of ipset text, sorted. A net member
+// of full length (a /32 or /128 in a hash:ip,port,net entry) is written
+// with its prefix, as kube-proxy writes it, but "ipset save" prints it as
+// a bare address; both stand for the same member, so the prefix is
+// dropped here.
 func addLines(text string) []string {
 	var out []string
 	for _, l := range strings.Split(text, "\n") {
 		if strings.HasPrefix(l, "add ") {
-			out = append(out, l)
+			out = append(out, strings.TrimSuffix(strings.TrimSuffix(l, "/32"), "/128"))
 		}
 	}
 	slices.Sort(out)
