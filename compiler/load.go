@@ -478,6 +478,10 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 	}
 	apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
 	if strings.HasSuffix(kind, "List") {
+		if dup := repeatedKey(n); dup != nil {
+			l.errorf(Pos{File: file, Line: dup.Line}, kind, dup.Value, "Duplicate value: %q: the key is already set", truncate(dup.Value, 40))
+			return
+		}
 		items := rawChild(n, "items")
 		if items == nil {
 			return
@@ -638,6 +642,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// repeatedKey returns the second occurrence of a key of mapping n, or nil.
+func repeatedKey(n *yaml.Node) *yaml.Node {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if seen[k] {
+			return n.Content[i]
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // child returns the value of key in mapping n (an alias resolved), or nil.

@@ -128,6 +128,12 @@ func TestLoadDiagnostics(t *testing.T) {
 			errs:  []string{"in.yaml:9: invalid YAML: did not find expected key"},
 		},
 		{
+			// Both were read, the first quietly ignored.
+			name:  "a List with items twice",
+			input: "kind: List\nitems:\n- {}\nmetadata: {}\nitems:\n- {}\n",
+			errs:  []string{`in.yaml:5: List: items: Duplicate value: "items": the key is already set`},
+		},
+		{
 			name: "two services cannot share a cluster IP or a node port",
 			input: "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001}]}\n---\n" +
 				"apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: NodePort, clusterIP: 10.96.0.1, ports: [{port: 80, nodePort: 30001, protocol: UDP}]}\n",

@@ -328,6 +328,9 @@ func findYAMLList(data []byte) (yamlListShape, bool) {
 		case k <= s.dash:
 			s.blockEnd, s.blockEndIdx = off, idx
 			inBlock = false
+			if isItemsKey(text) {
+				return s, false // a duplicate key: let yaml.v3 say so
+			}
 			// the rest of the document is searched for a second items key
 		}
 		off = next
