@@ -49,6 +49,9 @@ type Failure struct {
 	// line does not describe the node the comparison used.
 	CLI    []byte
 	CLIErr error
+	// Flaky is set when the shrunk case did not fail again; Case is then
+	// the unshrunk one.
+	Flaky bool
 }
 
 // NewFailure shrinks c (which fails for mode m and family fam with
@@ -66,10 +69,13 @@ func NewFailure(c *gen.Case, m Mode, fam compiler.Family, o Outcome, maxTries in
 	f := &Failure{Seed: c.Seed, Mode: m.Name, Family: fam, Case: small}
 	if in, err := Load(small.YAML(), small.Node); err == nil {
 		f.Outcome = Compare(m, fam, in)
-	} else {
-		f.Outcome = o
 	}
-	f.CLI, f.CLIErr = runCLI(small.YAML(), m.Name, fam, small.Node.Args())
+	if f.Outcome.Failure != o.Failure {
+		// The shrunk case passed when run again: one side is not
+		// deterministic on it. Report the whole case.
+		f.Case, f.Outcome, f.Flaky = c, o, true
+	}
+	f.CLI, f.CLIErr = runCLI(f.Case.YAML(), m.Name, fam, f.Case.Node.Args())
 	return f
 }
 
@@ -104,8 +110,12 @@ func (f *Failure) Report() string {
 	o := f.Outcome
 	fmt.Fprintf(&b, "seed %d, --proxy-mode %s --ip-family %s: %s\n", f.Seed, f.Mode, f.Family, o.Failure)
 	fmt.Fprintf(&b, "reproduce: go test -run 'TestDifferential' -first-seed %d -seeds 1 (in conformance/)\n", f.Seed)
-	fmt.Fprintf(&b, "shrunk flags: %s\n", f.Case.Flags())
-	fmt.Fprintf(&b, "shrunk input.yaml:\n%s", indent(f.Case.YAML()))
+	if f.Flaky {
+		b.WriteString("note: the shrunk case did not fail when run again, so kube-proxy or kubeproxyc is not\n" +
+			"deterministic on this input (see the determinism rules in docs/testing.md); this is the unshrunk case\n")
+	}
+	fmt.Fprintf(&b, "flags: %s\n", f.Case.Flags())
+	fmt.Fprintf(&b, "input.yaml:\n%s", indent(f.Case.YAML()))
 	switch o.Failure {
 	case "differ":
 		fmt.Fprintf(&b, "diff (-kube-proxy +kubeproxyc):\n%s", UnifiedDiff(o.Want, o.Got, "kube-proxy", "kubeproxyc"))
