@@ -21,6 +21,7 @@ help:
 	@echo "make fuzz-short     every fuzz target for FUZZTIME each (default $(FUZZTIME); docs/errors.md)"
 	@echo "make e2e            traffic through the rendered rules in network namespaces (root; docs/verification.md)"
 	@echo "make conformance    kubeproxyc against kube-proxy itself on SEEDS random snapshots (default $(SEEDS); docs/testing.md)"
+	@echo "make bench          kubeproxyc vs kube-proxy (the oracle) at BENCH_SIZES services x 10 endpoints (docs/performance.md)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kubeproxyc
@@ -70,10 +71,23 @@ conformance-ci:
 # a short while (go test fuzzes one target per run). Findings are written
 # to compiler/testdata/fuzz, where they stay as regression inputs.
 FUZZTIME ?= 20s
-FUZZ_TARGETS := FuzzLoad FuzzLoadStream FuzzModel FuzzIPTables FuzzNFT FuzzIPVS
+FUZZ_TARGETS := FuzzLoad FuzzLoadStream FuzzFastPath FuzzModel FuzzIPTables FuzzNFT FuzzIPVS
 .PHONY: fuzz-short
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test ./compiler -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1 || exit 1; \
 	done
+
+# bench: kubeproxyc against kube-proxy's own generation time (the oracle's
+# -bench) on the same synthetic clusters, one table of ratios from one run
+# (docs/performance.md). Not part of `make test`. The oracle is taken from
+# PATH, or built from ../shared/oracle.
+BENCH_SIZES ?= 1000,10000,100000
+BENCH_RUNS ?= 3
+ORACLE ?= $(shell command -v oracle 2>/dev/null || echo bin/oracle)
+.PHONY: bench
+bench: build
+	@if [ ! -x "$(ORACLE)" ]; then echo "building the oracle from ../shared/oracle"; (cd ../shared/oracle && $(GO) build -o $(CURDIR)/bin/oracle .); fi
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./compiler
+	$(GO) run ./hack/bench -oracle $(ORACLE) -kubeproxyc $(BIN) -sizes $(BENCH_SIZES) -runs $(BENCH_RUNS) $(BENCH_FLAGS)
