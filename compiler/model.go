@@ -314,13 +314,17 @@ func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint
 			taken = append(taken, s)
 		}
 	}
-	slices.SortStableFunc(taken, func(x, y *Slice) int {
+	byName := func(x, y *Slice) int {
 		a, b := x.Obj, y.Obj
 		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Name, b.Name)
-	})
+	}
+	// Input listed by kubectl is in this order already.
+	if !slices.IsSortedFunc(taken, byName) {
+		slices.SortStableFunc(taken, byName)
+	}
 	out := make(map[spKey][]*Endpoint, len(taken))
 	var arena stringArena
 	for _, s := range taken {
