@@ -41,6 +41,7 @@ type generator struct {
 	r        *rand.Rand
 	c        *Case
 	large    bool
+	chaos    bool // conditions at random, many duplicates and hints
 	nodePort map[int32]bool
 	frontend map[string]bool // "ip/protocol/port" of external and LB IPs in use
 	cipV4    int
@@ -60,6 +61,7 @@ func Generate(seed uint64) *Case {
 		frontend: map[string]bool{},
 	}
 	g.large = g.r.IntN(20) == 0
+	g.chaos = g.r.IntN(6) == 0
 	g.c.Node = g.node()
 	g.pods()
 	nsvc := 1 + g.r.IntN(8)
@@ -464,7 +466,7 @@ func (g *generator) slices(svc *v1.Service, fams []v1.IPFamily, headless, big bo
 		fams = append(fams, pick(r, []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}))
 		fams = dedupeFamilies(fams)
 	}
-	hinted := chance(r, 25)
+	hinted := chance(r, 25) || (g.chaos && chance(r, 60))
 	for _, fam := range fams {
 		pool := g.podV4
 		at := discovery.AddressTypeIPv4
@@ -520,7 +522,11 @@ func (g *generator) slices(svc *v1.Service, fams []v1.IPFamily, headless, big bo
 				es = made[k%len(made)]
 			}
 			es.Endpoints = append(es.Endpoints, e)
-			switch x := r.IntN(100); {
+			x := r.IntN(100)
+			if g.chaos {
+				x /= 4
+			}
+			switch {
 			case x < 6 && len(made) > 1:
 				// the same endpoint in another slice (being moved)
 				other := made[r.IntN(len(made))]
@@ -611,7 +617,11 @@ func boolPtr(r *rand.Rand) *bool {
 func (g *generator) endpoint(ip string, hinted bool) discovery.Endpoint {
 	r := g.r
 	e := discovery.Endpoint{Addresses: []string{ip}}
-	switch x := r.IntN(100); {
+	x := r.IntN(100)
+	if g.chaos {
+		x = 100
+	}
+	switch {
 	case x < 50:
 		e.Conditions = discovery.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)}
 	case x < 60:
@@ -625,6 +635,9 @@ func (g *generator) endpoint(ip string, hinted bool) discovery.Endpoint {
 	}
 	if chance(r, 85) {
 		e.NodeName = ptr.To(pick(r, nodeNames))
+		if g.chaos && chance(r, 40) {
+			e.NodeName = ptr.To(strings.ToLower(g.c.Node.Hostname))
+		}
 	}
 	if chance(r, 60) {
 		e.Zone = ptr.To(pick(r, zones))
