@@ -114,7 +114,11 @@ func (f *Failure) Report() string {
 		b.WriteString("note: the shrunk case did not fail when run again, so kube-proxy or kubeproxyc is not\n" +
 			"deterministic on this input (see the determinism rules in docs/testing.md); this is the unshrunk case\n")
 	}
-	fmt.Fprintf(&b, "flags: %s\n", f.Case.Flags())
+	flags := f.Case.Flags()
+	if flags == "" {
+		flags = "(none)"
+	}
+	fmt.Fprintf(&b, "flags: %s\n", flags)
 	fmt.Fprintf(&b, "input.yaml:\n%s", indent(f.Case.YAML()))
 	switch o.Failure {
 	case "differ":

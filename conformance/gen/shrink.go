@@ -151,6 +151,13 @@ var (
 			return ch
 		},
 		func(s *v1.Service) bool { ch := len(s.Labels) > 0; s.Labels = nil; return ch },
+		func(s *v1.Service) bool {
+			ch := s.Spec.SessionAffinity == v1.ServiceAffinityNone
+			if ch {
+				s.Spec.SessionAffinity = "" // the default
+			}
+			return ch
+		},
 		func(s *v1.Service) bool { ch := len(s.Spec.Selector) > 0; s.Spec.Selector = nil; return ch },
 	}
 	endpointSimplifiers = []func(*discovery.Endpoint) bool{
@@ -179,6 +186,11 @@ func (s *shrinker) simplifyObject(i int) {
 			}
 		}
 	case *discovery.EndpointSlice:
+		if _, ok := o.Labels[discovery.LabelManagedBy]; ok {
+			cand := s.cur.Clone()
+			delete(slice(cand, i).Labels, discovery.LabelManagedBy)
+			s.try(cand)
+		}
 		if len(o.Endpoints) > 50 {
 			return
 		}
