@@ -333,6 +333,9 @@ func (l *loader) source(s Source) {
 // document loads one YAML document (or a JSON value) of a file.
 func (l *loader) document(file string, d document) {
 	l.streamErr = nil
+	if l.jsonValues(file, d) {
+		return
+	}
 	if !l.noStream && l.streamList(file, d) {
 		return
 	}

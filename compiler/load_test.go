@@ -58,6 +58,20 @@ func TestLoadDiagnostics(t *testing.T) {
 			errs: []string{"in.json:4: Service default/a: spec.ports[0].port: Invalid value: -1: must be between 1 and 65535, inclusive"},
 		},
 		{
+			// what jq '.items[]' prints: each object is a document
+			name: "JSON objects one after another",
+			file: "in.json",
+			input: `{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"clusterIP":"10.96.0.1","ports":[{"port":80}]}}` + "\n" +
+				`{"apiVersion":"v1","kind":"Service","metadata":{"name":"b"},` + "\n" + `"spec":{"clusterIP":"10.96.0.2","ports":[{"port":70000}]}}` + "\n",
+			errs: []string{"in.json:3: Service default/b: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive"},
+		},
+		{
+			name:  "a JSON object and then something else",
+			file:  "in.json",
+			input: `{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"clusterIP":"None"}}` + "\n[1]\n",
+			errs:  []string{"in.json:2: invalid YAML: did not find expected <document start>"},
+		},
+		{
 			// The API server checks Service port names as DNS-1123 labels,
 			// not as the IANA names of container ports (15 characters).
 			name:  "long and numeric service port names are valid",

@@ -241,9 +241,78 @@ func (l *loader) streamJSONList(file string, d document) bool {
 	return true
 }
 
+// jsonValues reads a document made of JSON objects one after another
+// (what "jq '.items[]'" prints), each as a document of its own. It returns
+// false, with nothing recorded, for anything else: a single value is read
+// as any document is, and text that is not a sequence of JSON objects is
+// left to the YAML parser to report.
+func (l *loader) jsonValues(file string, d document) bool {
+	end := jsonObjectEnd(d.data)
+	if end < 0 || len(bytes.TrimLeft(d.data[end:], " \t\r\n")) == 0 {
+		return false
+	}
+	m := l.mark()
+	dec := json.NewDecoder(bytes.NewReader(d.data))
+	lines := &lineCounter{data: d.data, line: d.line}
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return true
+		}
+		if err != nil || raw[0] != '{' {
+			l.rollback(m)
+			return false
+		}
+		start := int(dec.InputOffset()) - len(raw)
+		if !l.streamItemAt(file, raw, lines.at(start), 0) {
+			l.rollback(m)
+			return false
+		}
+	}
+}
+
+// jsonObjectEnd returns the offset just after the JSON object data starts
+// with (after blanks), or -1 if it does not start with a whole one. It
+// only follows braces and strings; the JSON decoder checks the rest.
+func jsonObjectEnd(data []byte) int {
+	i := 0
+	for i < len(data) && isBlank(data[i]) {
+		i++
+	}
+	if i == len(data) || data[i] != '{' {
+		return -1
+	}
+	depth, inString := 0, false
+	for ; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
 // streamItem loads one List item, whose text starts on the given line;
 // it returns false if the item does not parse on its own.
 func (l *loader) streamItem(file string, data []byte, line int) bool {
+	return l.streamItemAt(file, data, line, 1)
+}
+
+// streamItemAt is streamItem for an object at the given List depth (0: a
+// document of its own).
+func (l *loader) streamItemAt(file string, data []byte, line, depth int) bool {
 	if l.fastObject(file, data, line) {
 		return true
 	}
@@ -261,7 +330,7 @@ func (l *loader) streamItem(file string, data []byte, line int) bool {
 	if !l.spend(Pos{File: file, Line: line}, 1) {
 		return true
 	}
-	l.node(file, nodes[0], 1)
+	l.node(file, nodes[0], depth)
 	return true
 }
 
