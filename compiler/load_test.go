@@ -262,3 +262,20 @@ func TestReadSourcesStopsAtNUL(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestLargeListItem: an item of a List is an object, and no object the
+// API server holds is near maxDocumentBytes; a larger one is refused
+// before it is parsed, and the other items are still read.
+func TestLargeListItem(t *testing.T) {
+	in := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: big\n    annotations:\n      a: " +
+		strings.Repeat("x", maxDocumentBytes) + "\n  spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}\n" +
+		"- apiVersion: v1\n  kind: Service\n  metadata: {name: ok}\n  spec: {clusterIP: 10.96.0.2, ports: [{port: 80}]}\n"
+	snap, errs, _ := loadText(t, "in.yaml", in)
+	want := []string{"in.yaml:4: object is larger than 16 MiB (the API server takes at most 3 MiB)"}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if len(snap.Services) != 1 || snap.Services[0].Obj.Name != "ok" {
+		t.Errorf("services %v, want ok only", snap.Services)
+	}
+}

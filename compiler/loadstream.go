@@ -313,6 +313,10 @@ func (l *loader) streamItem(file string, data []byte, line int) bool {
 // streamItemAt is streamItem for an object at the given List depth (0: a
 // document of its own).
 func (l *loader) streamItemAt(file string, data []byte, line, depth int) bool {
+	if len(data) > maxDocumentBytes {
+		l.errorf(Pos{File: file, Line: line}, "", "", "object is larger than %d MiB (the API server takes at most 3 MiB)", maxDocumentBytes>>20)
+		return true
+	}
 	if l.fastObject(file, data, line) {
 		return true
 	}
