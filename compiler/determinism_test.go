@@ -14,9 +14,9 @@ import (
 
 // renderAll compiles a snapshot in every mode for both families and
 // returns the rendered texts, keyed by mode and family.
-func renderAll(t *testing.T, src []byte, opts Options) map[string]string {
+func renderAll(t *testing.T, srcs []Source, opts Options) map[string]string {
 	t.Helper()
-	snap, err := Load([]Source{{Name: "in.yaml", Data: src}})
+	snap, err := Load(srcs)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -68,7 +68,8 @@ func asList(docs []string) []byte {
 
 // TestDeterminism is the determinism property on random snapshots: the
 // documents in another order, as one List instead of several documents,
-// and GOMAXPROCS 1 or 2 give the same bytes in every mode and family.
+// split over two files given in the other order, and GOMAXPROCS 1 or 2
+// give the same bytes in every mode and family.
 func TestDeterminism(t *testing.T) {
 	seeds := 60
 	if testing.Short() {
@@ -80,17 +81,22 @@ func TestDeterminism(t *testing.T) {
 		docs := genSnapshot(rngChooser{rng})
 		opts := genOptions(rngChooser{rng})
 		runtime.GOMAXPROCS(1)
-		want := renderAll(t, []byte(strings.Join(docs, "---\n")), opts)
-		for round := 0; round < 3; round++ {
+		want := renderAll(t, []Source{{Name: "in.yaml", Data: []byte(strings.Join(docs, "---\n"))}}, opts)
+		for round := 0; round < 4; round++ {
 			rng.Shuffle(len(docs), func(i, j int) { docs[i], docs[j] = docs[j], docs[i] })
 			runtime.GOMAXPROCS(1 + round%2)
-			src := []byte(strings.Join(docs, "---\n"))
-			if round == 2 {
-				src = asList(docs)
+			srcs := []Source{{Name: "in.yaml", Data: []byte(strings.Join(docs, "---\n"))}}
+			switch round {
+			case 2:
+				srcs[0].Data = asList(docs)
+			case 3:
+				// two files, the later one given first
+				half := len(docs) / 2
+				srcs = []Source{{Name: "b.yaml", Data: []byte(strings.Join(docs[half:], "---\n"))}, {Name: "a.yaml", Data: []byte(strings.Join(docs[:half], "---\n"))}}
 			}
-			got := renderAll(t, src, opts)
+			got := renderAll(t, srcs, opts)
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Fatalf("seed %d, round %d: output changed (-first +reordered):\n%s\ninput:\n%s", seed, round, diff, src)
+				t.Fatalf("seed %d, round %d: output changed (-first +reordered):\n%s\ninput:\n%s", seed, round, diff, srcs)
 			}
 		}
 	}
