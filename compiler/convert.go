@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -49,7 +50,8 @@ func (l *loader) convert(loc *locator, obj string, n *yaml.Node, t reflect.Type)
 	l.budget, l.byteBudget = maxObjectNodes, maxObjectBytes
 	if err := c.value(n, t, 0); err != nil {
 		line := n.Line
-		if b, ok := err.(*errBudget); ok && b.line > 0 {
+		var b *errBudget
+		if errors.As(err, &b) && b.line > 0 {
 			line = b.line
 		}
 		l.errorf(Pos{File: loc.file, Line: line}, obj, "", "%v", err)
