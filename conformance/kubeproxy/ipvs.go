@@ -66,6 +66,11 @@ func IPVS(c *Config, objs *Objects) ([]byte, error) {
 	setField(p, "networkInterfacer", fakeNetwork(c.addresses()))
 
 	feed(p, c, objs, false)
+	// NewProxier started the graceful-termination manager, a goroutine
+	// that runs forever and touches the ipvs interface only for real
+	// servers being deleted (there are none in a first sync). Let it not
+	// keep the fake, and all it holds, alive.
+	clearField(fieldOf(p, "gracefuldeleteManager").Interface(), "ipvs")
 	if ipt.last == nil {
 		return nil, fmt.Errorf("ipvs proxier: the sync did not call iptables-restore")
 	}

@@ -38,6 +38,12 @@ func setField(obj any, name string, value any) {
 	f.Set(v)
 }
 
+// clearField sets field name of *obj to its zero value.
+func clearField(obj any, name string) {
+	f := fieldOf(obj, name)
+	f.Set(reflect.Zero(f.Type()))
+}
+
 // closeNFAcct closes the netlink socket nfacct.New() opened inside
 // iptables.NewProxier (the proxier never closes it; without this every
 // proxier built would leak a file descriptor). obj.nfacct is a *runner
