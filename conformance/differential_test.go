@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -44,67 +43,60 @@ func selectedModes(t *testing.T) []Mode {
 	return out
 }
 
-// features are output snippets the generator must produce now and then,
-// so that a generator change cannot quietly stop covering something. Each
-// is checked on the iptables outputs of a run of at least 200 seeds.
-var features = map[string]string{
-	"ClusterIP with endpoints":        `cluster IP" -m`,
-	"no endpoints (REJECT)":           `has no endpoints"`,
-	"no local endpoints (DROP)":       `has no local endpoints"`,
-	"NodePort":                        "-A KUBE-NODEPORTS -m comment --comment ",
-	"localhost NodePort (nfacct)":     "localhost_nps_accepted_pkts",
-	"externalIP":                      ` external IP"`,
-	"LoadBalancer IP":                 ` loadbalancer IP"`,
-	"LB source ranges (FW chain)":     "-A KUBE-FW-",
-	"LB source range has node IP":     "",
-	"health check node port":          "health check node port",
-	"ETP Local short-circuit":         "pod traffic for ",
-	"local policy chain":              "-A KUBE-SVL-",
-	"session affinity":                "--rcheck --seconds",
-	"probabilities":                   "--probability 0.",
-	"large cluster mode (SEP bare)":   "\n-A KUBE-SEP-",
-	"masquerade-all":                  `-j KUBE-MARK-MASQ` + "\n",
-	"no local detector":               "",
-	"per-IP nodeport jumps":           `this must be the last rule in this chain" -d `,
-	"no random-fully":                 "-j MASQUERADE\n",
-	"no nfacct":                       "-m conntrack --ctstate INVALID -j DROP",
-	"tcp_be_liberal (no INVALID)":     "",
-	"IPv6":                            ":KUBE-SVC-",
-	"UDP":                             "-m udp -p udp",
-	"SCTP":                            "-m sctp -p sctp",
-	"non-default masquerade bit":      "",
-	"interface-name local detector":   "veth+",
-	"bridge local detector":           "-i cbr0",
-	"kube-proxy ignores all services": "",
+// A feature is something the generator must make kube-proxy write now
+// and then, so that a change to the generator cannot quietly stop
+// covering it. Each is looked for in the iptables outputs of a run of at
+// least 200 seeds.
+type feature struct {
+	name string
+	seen func(out string, fam compiler.Family, n gen.Node) bool
 }
 
-// featureSeen checks the features on one iptables output.
-func featureSeen(seen map[string]int, fam compiler.Family, n gen.Node, out []byte) {
-	s := string(out)
-	for name, snippet := range features {
-		ok := snippet != "" && strings.Contains(s, snippet)
-		switch name {
-		case "large cluster mode (SEP bare)":
-			ok = strings.Contains(s, "-j KUBE-MARK-MASQ\n") && hasBareSEPRule(s)
-		case "masquerade-all":
-			ok = n.MasqueradeAll && strings.Contains(s, "--dport ") && strings.Contains(s, " -j KUBE-MARK-MASQ\n-A KUBE-S")
-		case "no local detector":
-			ok = len(n.ClusterCIDRs) == 0 && strings.Contains(s, "-A KUBE-SVC-")
-		case "tcp_be_liberal (no INVALID)":
-			ok = !strings.Contains(s, "--ctstate INVALID")
-		case "IPv6":
-			ok = fam == compiler.IPv6 && strings.Contains(s, snippet)
-		case "non-default masquerade bit":
-			ok = n.MasqueradeBit != 14 && strings.Contains(s, "-A KUBE-MARK-MASQ -j MARK --or-mark")
-		case "LB source range has node IP":
-			ok = hasFWAllowFromNode(s)
-		case "kube-proxy ignores all services":
-			ok = !strings.Contains(s, "cluster IP\"") && !strings.Contains(s, "has no ")
-		}
-		if ok {
-			seen[name]++
-		}
-	}
+func has(snippet string) func(string, compiler.Family, gen.Node) bool {
+	return func(out string, _ compiler.Family, _ gen.Node) bool { return strings.Contains(out, snippet) }
+}
+
+var features = []feature{
+	{"ClusterIP with endpoints", has(`cluster IP" -m`)},
+	{"no endpoints (REJECT)", has(`has no endpoints"`)},
+	{"no local endpoints (DROP)", has(`has no local endpoints"`)},
+	{"NodePort", has("-A KUBE-NODEPORTS -m comment --comment ")},
+	{"localhost NodePort (nfacct)", has("localhost_nps_accepted_pkts")},
+	{"externalIP", has(` external IP"`)},
+	{"LoadBalancer IP", has(` loadbalancer IP"`)},
+	{"LB source ranges (FW chain)", has("-A KUBE-FW-")},
+	{"LB source range has node IP", func(out string, _ compiler.Family, _ gen.Node) bool { return hasFWAllowFromNode(out) }},
+	{"health check node port", has("health check node port")},
+	{"ETP Local short-circuit", has("pod traffic for ")},
+	{"local policy chain", has("-A KUBE-SVL-")},
+	{"session affinity", has("--rcheck --seconds")},
+	{"probabilities", has("--probability 0.")},
+	{"large cluster mode", func(out string, _ compiler.Family, _ gen.Node) bool { return hasBareSEPRule(out) }},
+	{"masquerade-all", func(out string, _ compiler.Family, n gen.Node) bool {
+		return n.MasqueradeAll && strings.Contains(out, "-A KUBE-SVC-")
+	}},
+	{"no local detector", func(out string, _ compiler.Family, n gen.Node) bool {
+		return len(n.ClusterCIDRs) == 0 && strings.Contains(out, "-A KUBE-SVC-")
+	}},
+	{"bridge local detector", has("-i cbr0")},
+	{"interface-name local detector", has("veth+")},
+	{"per-IP nodeport jumps", has(`this must be the last rule in this chain" -d `)},
+	{"no random-fully", has("-j MASQUERADE\n")},
+	{"no nfacct", has("-m conntrack --ctstate INVALID -j DROP")},
+	{"tcp_be_liberal (no INVALID)", func(out string, _ compiler.Family, _ gen.Node) bool {
+		return !strings.Contains(out, "--ctstate INVALID")
+	}},
+	{"non-default masquerade bit", func(out string, _ compiler.Family, n gen.Node) bool {
+		return n.MasqueradeBit != 14 && strings.Contains(out, "-A KUBE-MARK-MASQ -j MARK --or-mark")
+	}},
+	{"IPv6 with endpoints", func(out string, fam compiler.Family, _ gen.Node) bool {
+		return fam == compiler.IPv6 && strings.Contains(out, ":KUBE-SVC-")
+	}},
+	{"UDP", has("-m udp -p udp")},
+	{"SCTP", has("-m sctp -p sctp")},
+	{"kube-proxy ignores all services", func(out string, _ compiler.Family, _ gen.Node) bool {
+		return !strings.Contains(out, `cluster IP"`) && !strings.Contains(out, "has no ")
+	}},
 }
 
 // hasFWAllowFromNode reports a KUBE-FW rule that accepts an LB IP as
@@ -154,7 +146,11 @@ func TestDifferential(t *testing.T) {
 				compared++
 				o := Compare(m, fam, in)
 				if m.Name == "iptables" && o.Failure == "" {
-					featureSeen(seen, fam, c.Node, o.Want)
+					for _, f := range features {
+						if f.seen(string(o.Want), fam, c.Node) {
+							seen[f.name]++
+						}
+					}
 				}
 				if o.Failure == "" || seedFailed {
 					continue
@@ -196,15 +192,10 @@ func TestDifferential(t *testing.T) {
 		t.Logf("failing: %s", strings.Join(failures, "; "))
 	}
 	if *seeds >= 200 && failed == 0 && len(modes) > 0 && modes[0].Name == "iptables" {
-		var names []string
-		for name := range features {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			t.Logf("feature %-35s %5d outputs", name, seen[name])
-			if seen[name] == 0 {
-				t.Errorf("no output of the %d seeds shows %q: the generator no longer covers it", *seeds, name)
+		for _, f := range features {
+			t.Logf("feature %-35s %5d outputs", f.name, seen[f.name])
+			if seen[f.name] == 0 {
+				t.Errorf("no output of the %d seeds shows %q: the generator no longer covers it", *seeds, f.name)
 			}
 		}
 	}
