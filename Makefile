@@ -22,6 +22,7 @@ help:
 	@echo "make e2e            traffic through the rendered rules in network namespaces (root; docs/verification.md)"
 	@echo "make conformance    kubeproxyc against kube-proxy itself on SEEDS random snapshots (default $(SEEDS); docs/testing.md)"
 	@echo "make bench          kubeproxyc vs kube-proxy (the oracle) at BENCH_SIZES services x 10 endpoints (docs/performance.md)"
+	@echo "make bench-dataplane  load time and ClusterIP connection latency of the compiled rulesets in network namespaces (root)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kubeproxyc
@@ -91,3 +92,13 @@ bench: build
 	@if [ ! -x "$(ORACLE)" ]; then echo "building the oracle from ../shared/oracle"; (cd ../shared/oracle && $(GO) build -o $(CURDIR)/bin/oracle .); fi
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./compiler
 	$(GO) run ./hack/bench -oracle $(ORACLE) -kubeproxyc $(BIN) -sizes $(BENCH_SIZES) -runs $(BENCH_RUNS) $(BENCH_FLAGS)
+
+# bench-dataplane: the compiled iptables and nftables rulesets in a real
+# kernel (network namespaces it creates and deletes): load time and TCP
+# connection-setup latency to a ClusterIP at DATAPLANE_SIZES services
+# (docs/performance.md). Needs root; not part of `make test`.
+DATAPLANE_SIZES ?= 1,1000,5000,10000
+.PHONY: bench-dataplane
+bench-dataplane:
+	$(GO) build -o bin/dataplane ./hack/dataplane
+	bin/dataplane -sizes $(DATAPLANE_SIZES) $(DATAPLANE_FLAGS)
