@@ -344,6 +344,32 @@ type fdecoder struct {
 	t     *ftree
 	arena *stringArena
 	buf   []byte
+	slabs slabs
+}
+
+// slabs hands out pointers to fresh values of small scalar types, cut
+// from arrays of them.
+type slabs map[reflect.Type]*slab
+
+type slab struct {
+	arr  reflect.Value // a slice of slabSize elements
+	used int
+}
+
+const slabSize = 1024
+
+// next returns a pointer to a fresh zero value of type t.
+func (s *slabs) next(t reflect.Type) reflect.Value {
+	if *s == nil {
+		*s = slabs{}
+	}
+	b := (*s)[t]
+	if b == nil || b.used == slabSize {
+		b = &slab{arr: reflect.MakeSlice(reflect.SliceOf(t), slabSize, slabSize)}
+		(*s)[t] = b
+	}
+	b.used++
+	return b.arr.Index(b.used - 1).Addr()
 }
 
 // decFn decodes tree value i into v (settable); false means "give up".
@@ -404,11 +430,18 @@ func buildDecoder(t reflect.Type) decFn {
 	case reflect.Pointer:
 		elem := decoderFor(t.Elem())
 		et := t.Elem()
+		newElem := func(*fdecoder) reflect.Value { return reflect.New(et) }
+		switch et.Kind() {
+		case reflect.Bool, reflect.String, reflect.Int32, reflect.Int64:
+			// Optional scalars (an endpoint's conditions and node name)
+			// come from slabs: one allocation per thousand.
+			newElem = func(d *fdecoder) reflect.Value { return d.slabs.next(et) }
+		}
 		return func(d *fdecoder, i int32, v reflect.Value) bool {
 			if d.t.nodes[i].kind == fNull {
 				return true
 			}
-			p := reflect.New(et)
+			p := newElem(d)
 			if !elem(d, i, p.Elem()) {
 				return false
 			}
@@ -574,9 +607,6 @@ func collectFields(t reflect.Type, index []int, out *[]jsonField) bool {
 func (d *fdecoder) str(i int32) (string, bool) {
 	n := &d.t.nodes[i]
 	if n.kind != fString {
-		if d.t.yaml && n.kind == fNumber && n.quote == 0 {
-			return "", false
-		}
 		return "", false
 	}
 	b := d.t.data[n.start:n.end]
