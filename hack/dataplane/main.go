@@ -154,7 +154,7 @@ func run(sizeList, modeList string, endpoints, connects int, tsv string) error {
 // (the order of KUBE-SERVICES).
 func ruleset(mode string, n, e int) ([]byte, *compiler.ServicePort, *compiler.ServicePort, error) {
 	var in bytes.Buffer
-	if err := benchgen.YAML(&in, n, e); err != nil {
+	if err := benchgen.ValidYAML(&in, n, e); err != nil {
 		return nil, nil, nil, err
 	}
 	snap, err := compiler.Load([]compiler.Source{{Name: "bench.yaml", Data: in.Bytes()}})

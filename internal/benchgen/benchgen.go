@@ -13,6 +13,11 @@
 //   - i%10 == 2: sessionAffinity ClientIP (10800 s);
 //   - one EndpointSlice <name>-abcde with E ready endpoints; pod IPs count
 //     up from 10.244.0.1 across all services, nodes are node1..node50.
+//
+// Above 13,840 services the oracle's node ports repeat (30000 + i%2768),
+// which no API server allows and kubeproxyc's loader rejects. The Valid
+// variants keep those services (i%10 == 1, i >= 13840) of type ClusterIP
+// instead; below that size they print what the plain ones print.
 package benchgen
 
 import (
@@ -35,7 +40,10 @@ type service struct {
 	affinity bool
 }
 
-func newService(i int, ipbuf []byte) service {
+// firstRepeat is the first service whose node port repeats an earlier one.
+const firstRepeat = 13840
+
+func newService(i int, ipbuf []byte, valid bool) service {
 	d := strconv.Itoa(i)
 	for len(d) < 5 {
 		d = "0" + d
@@ -47,7 +55,9 @@ func newService(i int, ipbuf []byte) service {
 	}
 	switch i % 10 {
 	case 1:
-		s.nodePort = 30000 + i%2768
+		if !valid || i < firstRepeat {
+			s.nodePort = 30000 + i%2768
+		}
 	case 2:
 		s.affinity = true
 	}
@@ -81,12 +91,24 @@ func (t text) s(parts ...string) {
 
 // YAML writes n services with e endpoints each as a YAML List, exactly as
 // the oracle's -emit-input does.
-func YAML(w io.Writer, n, e int) error {
+func YAML(w io.Writer, n, e int) error { return writeYAML(w, n, e, false) }
+
+// ValidYAML is YAML without repeated node ports.
+func ValidYAML(w io.Writer, n, e int) error { return writeYAML(w, n, e, true) }
+
+// JSON writes the same objects as a JSON List the way "kubectl get -o json"
+// prints one: keys in alphabetical order, four-space indentation.
+func JSON(w io.Writer, n, e int) error { return writeJSON(w, n, e, false) }
+
+// ValidJSON is JSON without repeated node ports.
+func ValidJSON(w io.Writer, n, e int) error { return writeJSON(w, n, e, true) }
+
+func writeYAML(w io.Writer, n, e int, valid bool) error {
 	t := text{bufio.NewWriterSize(w, 64<<10)}
 	var ipb, epb [16]byte
 	t.s("apiVersion: v1\nitems:\n")
 	for i := 0; i < n; i++ {
-		s := newService(i, ipb[:])
+		s := newService(i, ipb[:], valid)
 		typ := "ClusterIP"
 		t.s("- apiVersion: v1\n  kind: Service\n  metadata:\n    labels:\n      app: ", s.name,
 			"\n    name: ", s.name, "\n    namespace: ", s.ns, "\n  spec:\n    clusterIP: ")
@@ -111,7 +133,7 @@ func YAML(w io.Writer, n, e int) error {
 		t.s("    type: ", typ, "\n  status:\n    loadBalancer: {}\n")
 	}
 	for i := 0; i < n; i++ {
-		s := newService(i, ipb[:])
+		s := newService(i, ipb[:], valid)
 		t.s("- addressType: IPv4\n  apiVersion: discovery.k8s.io/v1\n  endpoints:")
 		if e == 0 {
 			t.s(" null")
@@ -132,9 +154,7 @@ func YAML(w io.Writer, n, e int) error {
 	return t.Flush()
 }
 
-// JSON writes the same objects as a JSON List the way "kubectl get -o json"
-// prints one: keys in alphabetical order, four-space indentation.
-func JSON(w io.Writer, n, e int) error {
+func writeJSON(w io.Writer, n, e int, valid bool) error {
 	t := text{bufio.NewWriterSize(w, 64<<10)}
 	var ipb, epb [16]byte
 	t.s("{\n    \"apiVersion\": \"v1\",\n    \"items\": [")
@@ -147,7 +167,7 @@ func JSON(w io.Writer, n, e int) error {
 		t.s("\n")
 	}
 	for i := 0; i < n; i++ {
-		s := newService(i, ipb[:])
+		s := newService(i, ipb[:], valid)
 		sep()
 		typ := "ClusterIP"
 		t.s(`        {
@@ -216,7 +236,7 @@ func JSON(w io.Writer, n, e int) error {
         }`)
 	}
 	for i := 0; i < n; i++ {
-		s := newService(i, ipb[:])
+		s := newService(i, ipb[:], valid)
 		sep()
 		t.s(`        {
             "addressType": "IPv4",

@@ -65,3 +65,49 @@ func TestSameAsOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestValidVariant checks that the Valid variants equal the plain ones
+// where the oracle's node ports do not repeat, and that they never repeat
+// a node port.
+func TestValidVariant(t *testing.T) {
+	for _, n := range []int{1, 500, firstRepeat} {
+		var a, b bytes.Buffer
+		if err := YAML(&a, n, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := ValidYAML(&b, n, 1); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%d services: the valid variant differs from the oracle's objects", n)
+		}
+	}
+	var b bytes.Buffer
+	if err := ValidJSON(&b, 40000, 0); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			Spec struct {
+				Ports []struct {
+					NodePort int `json:"nodePort"`
+				} `json:"ports"`
+			} `json:"spec"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, it := range list.Items {
+		for _, p := range it.Spec.Ports {
+			if p.NodePort != 0 && seen[p.NodePort] {
+				t.Fatalf("node port %d repeats", p.NodePort)
+			}
+			seen[p.NodePort] = true
+		}
+	}
+	if len(seen) < firstRepeat/10 {
+		t.Errorf("only %d node ports", len(seen))
+	}
+}
