@@ -111,12 +111,9 @@ func hasString(list []string, s string) bool {
 // opts.Family to a loaded snapshot.
 func BuildModel(snap *Snapshot, opts *Options) *Model {
 	m := &Model{Family: opts.Family}
-	byKey := map[spKey]*ServicePort{}
+	m.ServicePorts = make([]*ServicePort, 0, len(snap.Services))
 	for _, s := range snap.Services {
-		for _, sp := range servicePorts(s, opts) {
-			byKey[spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}] = sp
-			m.ServicePorts = append(m.ServicePorts, sp)
-		}
+		m.ServicePorts = append(m.ServicePorts, servicePorts(s, opts)...)
 	}
 	slices.SortFunc(m.ServicePorts, func(a, b *ServicePort) int {
 		if c := strings.Compare(a.NameString, b.NameString); c != 0 {
