@@ -176,7 +176,7 @@ func (g *generator) node() Node {
 		n.ServiceCIDRs = pick(r, [][]string{{"10.96.0.0/16"}, {"10.96.0.0/12", "fd00:10:96::/112", "10.100.0.0/16"}, nil})
 	}
 	if chance(r, 20) {
-		n.IPVSScheduler = pick(r, []string{"rr", "wrr", "lc", "sh", "mh", "dh"})
+		n.IPVSScheduler = pick(r, []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh"})
 	}
 	n.IPVSStrictARP = chance(r, 10)
 	if chance(r, 10) {
@@ -526,12 +526,21 @@ func (g *generator) slices(svc *v1.Service, fams []v1.IPFamily, headless, big bo
 			if g.chaos {
 				x /= 4
 			}
-			switch {
-			case x < 6 && len(made) > 1:
+			// Room for one more: the API server accepts at most 1000
+			// endpoints per slice, and the endpoints still to come may
+			// all land in this one (big services: their share of them).
+			room := func(es *discovery.EndpointSlice) bool {
+				rest := len(eps) - k
+				if big {
+					rest = rest/len(made) + 1
+				}
+				return len(es.Endpoints)+rest < 1000
+			}
+			switch other := made[r.IntN(len(made))]; {
+			case x < 6 && len(made) > 1 && room(other):
 				// the same endpoint in another slice (being moved)
-				other := made[r.IntN(len(made))]
 				other.Endpoints = append(other.Endpoints, g.duplicate(e, hinted))
-			case x < 9:
+			case x < 9 && room(es):
 				// twice in one slice
 				es.Endpoints = append(es.Endpoints, g.duplicate(e, hinted))
 			}

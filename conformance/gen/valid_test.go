@@ -21,7 +21,7 @@ import (
 // what the generator makes: every object must be one an API server would
 // accept on create.
 func TestGeneratedObjectsAreValid(t *testing.T) {
-	for seed := uint64(1); seed <= 300; seed++ {
+	for seed := uint64(1); seed <= 2000; seed++ {
 		c := Generate(seed)
 		for _, o := range c.Objects {
 			obj := o.DeepCopyObject()
