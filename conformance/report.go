@@ -119,10 +119,10 @@ func (f *Failure) Report() string {
 		flags = "(none)"
 	}
 	fmt.Fprintf(&b, "flags: %s\n", flags)
-	fmt.Fprintf(&b, "input.yaml:\n%s", indent(f.Case.YAML()))
+	fmt.Fprintf(&b, "input.yaml:\n%s", indent(clip(f.Case.YAML(), 150)))
 	switch o.Failure {
 	case "differ":
-		fmt.Fprintf(&b, "diff (-kube-proxy +kubeproxyc):\n%s", UnifiedDiff(o.Want, o.Got, "kube-proxy", "kubeproxyc"))
+		fmt.Fprintf(&b, "diff (-kube-proxy +kubeproxyc):\n%s", clip([]byte(UnifiedDiff(o.Want, o.Got, "kube-proxy", "kubeproxyc")), 300))
 	default:
 		fmt.Fprintf(&b, "error: %v\n", o.Err)
 	}
@@ -134,6 +134,17 @@ func (f *Failure) Report() string {
 			UnifiedDiff(o.Got, f.CLI, "compiler", "render"))
 	}
 	return b.String()
+}
+
+// clip keeps the first max lines of a long text (the case directory has
+// the whole input).
+func clip(b []byte, max int) []byte {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	if len(lines) <= max {
+		return b
+	}
+	out := bytes.Join(lines[:max], nil)
+	return append(out, fmt.Sprintf("... %d more lines\n", len(lines)-max)...)
 }
 
 func indent(b []byte) string {
