@@ -333,6 +333,9 @@ func (l *loader) source(s Source) {
 // document loads one YAML document (or a JSON value) of a file.
 func (l *loader) document(file string, d document) {
 	l.streamErr = nil
+	if !l.noStream && l.fastJSONList(file, d) {
+		return // a JSON List (load_fast.go), before jsonValues scans it all
+	}
 	if l.jsonValues(file, d) {
 		return
 	}

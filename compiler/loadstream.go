@@ -162,7 +162,7 @@ func cut[T any](list []T, n int) []T {
 func (l *loader) streamList(file string, d document) bool {
 	t := bytes.TrimLeft(d.data, " \t\r\n")
 	if len(t) > 0 && t[0] == '{' {
-		return l.fastJSONList(file, d) || l.streamJSONList(file, d)
+		return l.streamJSONList(file, d)
 	}
 	return l.streamYAMLList(file, d)
 }
