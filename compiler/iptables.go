@@ -396,32 +396,32 @@ func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
 	for _, ep := range cat.AllReachable {
 		sep := c.seps.name(ep)
 		n.AddChain(sep)
-		n.Begin(origin, sep)
+		w := n.Rule(origin, sep)
 		if !c.largeCluster {
-			n.Arg("-m", "comment", "--comment", name)
+			w.Arg("-m", "comment", "--comment", name)
 		}
-		n.Arg("-s")
-		n.ArgAddr(ep.IP)
-		n.Arg("-j", chainMarkMasq)
-		n.End()
-		n.Begin(origin, sep)
+		w.Arg("-s")
+		w.ArgAddr(ep.IP)
+		w.Arg("-j", chainMarkMasq)
+		w.End()
+		w = n.Rule(origin, sep)
 		if !c.largeCluster {
-			n.Arg("-m", "comment", "--comment", name)
+			w.Arg("-m", "comment", "--comment", name)
 		}
 		if sp.SessionAffinity {
-			n.Arg("-m", "recent", "--name", sep, "--set")
+			w.Arg("-m", "recent", "--name", sep, "--set")
 		}
-		n.Arg("-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.String)
-		n.End()
+		w.Arg("-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.String)
+		w.End()
 	}
 }
 
-// endpointComment starts a rule with kube-proxy's per-endpoint comment,
+// endpointComment writes kube-proxy's per-endpoint comment,
 // "<service port> -> <endpoint>", left out in large clusters.
-func (c *iptablesCtx) endpointComment(name string, ep *Endpoint) {
+func (c *iptablesCtx) endpointComment(w *ir.RuleWriter, name string, ep *Endpoint) {
 	if !c.largeCluster {
-		c.nat.Arg("-m", "comment", "--comment", `"`+name)
-		c.nat.Cat(" -> ", ep.String, `"`)
+		w.Arg("-m", "comment", "--comment")
+		w.Cat(` "`, name, " -> ", ep.String, `"`)
 	}
 }
 
@@ -432,23 +432,24 @@ func (c *iptablesCtx) endpointRules(sp *ServicePort, origin int32, chain string,
 	if sp.SessionAffinity {
 		for _, ep := range eps {
 			sep := c.seps.name(ep)
-			n.Begin(origin, chain)
-			c.endpointComment(name, ep)
-			n.Arg("-m", "recent", "--name", sep, "--rcheck", "--seconds")
-			n.ArgInt(sp.StickyMaxAgeSeconds)
-			n.Arg("--reap", "-j", sep)
-			n.End()
+			w := n.Rule(origin, chain)
+			c.endpointComment(&w, name, ep)
+			w.Arg("-m", "recent", "--name", sep, "--rcheck", "--seconds")
+			w.ArgInt(sp.StickyMaxAgeSeconds)
+			w.Arg("--reap", "-j", sep)
+			w.End()
 		}
 	}
 	num := len(eps)
 	for i, ep := range eps {
-		n.Begin(origin, chain)
-		c.endpointComment(name, ep)
+		sep := c.seps.name(ep)
+		w := n.Rule(origin, chain)
+		c.endpointComment(&w, name, ep)
 		if i < num-1 {
-			n.Arg("-m", "statistic", "--mode", "random", "--probability", probability(num-i))
+			w.Arg("-m", "statistic", "--mode", "random", "--probability", probability(num-i))
 		}
-		n.Arg("-j", c.seps.name(ep))
-		n.End()
+		w.Arg("-j", sep)
+		w.End()
 	}
 }
 

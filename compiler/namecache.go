@@ -65,20 +65,29 @@ func (a *stringArena) hostPort(ip netip.Addr, port int) string {
 // endpoints once each, without an allocation per name: the hash input is
 // built in a reused buffer and the names come from an arena. An iptables
 // payload needs the same name up to four times per endpoint (affinity
-// check, load-balancing jump, chain declaration, affinity set).
+// check, load-balancing jump, chain declaration, affinity set). The names
+// of a port with few endpoints are looked up by a scan, cheaper than a map.
 type sepNames struct {
 	arena stringArena
 	buf   []byte
-	cache map[*Endpoint]string
+	eps   []*Endpoint // a few endpoints and their names, or
+	names []string
+	cache map[*Endpoint]string // many
 	sp    *ServicePort
 }
 
+// sepScanMax is the most endpoints looked up by a scan.
+const sepScanMax = 32
+
 // reset starts the names of a new service port.
 func (s *sepNames) reset(sp *ServicePort) {
-	if s.cache == nil {
-		s.cache = make(map[*Endpoint]string)
+	s.eps, s.names = s.eps[:0], s.names[:0]
+	if len(sp.Endpoints) > sepScanMax {
+		if s.cache == nil {
+			s.cache = make(map[*Endpoint]string)
+		}
+		clear(s.cache)
 	}
-	clear(s.cache)
 	s.sp = sp
 	// The hash input starts with the service port name and protocol,
 	// the same for all its endpoints.
@@ -87,19 +96,27 @@ func (s *sepNames) reset(sp *ServicePort) {
 
 // name returns EndpointChainName(sp.NameString, sp.ProtoLower, ep.String).
 func (s *sepNames) name(ep *Endpoint) string {
-	if n, ok := s.cache[ep]; ok {
+	scan := len(s.sp.Endpoints) <= sepScanMax
+	if scan {
+		for i, e := range s.eps {
+			if e == ep {
+				return s.names[i]
+			}
+		}
+	} else if n, ok := s.cache[ep]; ok {
 		return n
 	}
 	prefix := len(s.sp.NameString) + len(s.sp.ProtoLower)
 	s.buf = append(s.buf[:prefix], ep.String...)
 	sum := sha256.Sum256(s.buf)
-	var enc [16]byte
-	base32.StdEncoding.Encode(enc[:], sum[:10])
-	s.arena.room(len(ChainPrefixSEP) + len(enc))
-	start := s.arena.b.Len()
-	s.arena.b.WriteString(ChainPrefixSEP)
-	s.arena.b.Write(enc[:])
-	n := s.arena.last(start)
-	s.cache[ep] = n
+	var name [len(ChainPrefixSEP) + 16]byte
+	copy(name[:], ChainPrefixSEP)
+	base32.StdEncoding.Encode(name[len(ChainPrefixSEP):], sum[:10])
+	n := s.arena.bytes(name[:])
+	if scan {
+		s.eps, s.names = append(s.eps, ep), append(s.names, n)
+	} else {
+		s.cache[ep] = n
+	}
 	return n
 }

@@ -9,17 +9,23 @@ import (
 // names against the plain function, across arena blocks and ports.
 func TestSEPNamesMatchEndpointChainName(t *testing.T) {
 	var s sepNames
-	for _, sp := range []*ServicePort{
-		{NameString: "shop/web:http", ProtoLower: "tcp"},
-		{NameString: "kube-system/kube-dns:dns", ProtoLower: "udp"},
-		{NameString: "a/b", ProtoLower: "sctp"},
+	for _, tc := range []struct {
+		sp  *ServicePort
+		eps int // a scan up to sepScanMax, a map above
+	}{
+		{&ServicePort{NameString: "shop/web:http", ProtoLower: "tcp"}, 5000},
+		{&ServicePort{NameString: "kube-system/kube-dns:dns", ProtoLower: "udp"}, 3},
+		{&ServicePort{NameString: "a/b", ProtoLower: "sctp"}, sepScanMax},
+		{&ServicePort{NameString: "a/c", ProtoLower: "tcp"}, 40},
 	} {
-		s.reset(sp)
+		sp := tc.sp
 		var eps []*Endpoint
-		for i := 0; i < 5000; i++ {
+		for i := 0; i < tc.eps; i++ {
 			ip := netip.AddrFrom4([4]byte{10, 244, byte(i >> 8), byte(i)})
 			eps = append(eps, &Endpoint{IP: ip, Port: 8080, String: JoinHostPort(ip, 8080)})
 		}
+		sp.Endpoints = eps
+		s.reset(sp)
 		for round := 0; round < 2; round++ {
 			for _, ep := range eps {
 				want := EndpointChainName(sp.NameString, sp.ProtoLower, ep.String)
