@@ -7,9 +7,9 @@ import (
 )
 
 // TestDedupEndpoints checks the rule kube-proxy's endpoint cache applies
-// when one "ip:port" arrives several times (from several slices): the
-// first copy stays unless a later one is not terminating; the last such
-// copy wins.
+// when one "ip:port" arrives several times (from several slices, taken in
+// name order): the first copy stays unless a later one is not
+// terminating; the last such copy wins.
 func TestDedupEndpoints(t *testing.T) {
 	type in struct {
 		key  string
@@ -28,6 +28,10 @@ func TestDedupEndpoints(t *testing.T) {
 		{"ready replaces terminating", []in{{"k", true, "a"}, {"k", false, "b"}, {"k", true, "c"}}, []string{"k@b"}},
 		{"last ready of several", []in{{"k", false, "a"}, {"k", true, "b"}, {"k", false, "c"}, {"j", false, "d"}}, []string{"j@d", "k@c"}},
 		{"empty", nil, []string{}},
+		// slices count in name order, whatever the input order
+		{"later slice by name wins", []in{{"k", false, "ns/b"}, {"k", false, "ns/a"}}, []string{"k@ns/b"}},
+		{"ready in a later-named slice replaces", []in{{"k", false, "ns/b"}, {"k", true, "ns/a"}}, []string{"k@ns/b"}},
+		{"all terminating: first by name", []in{{"k", true, "ns/b"}, {"k", true, "ns/a"}}, []string{"k@ns/a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var list []*Endpoint

@@ -135,12 +135,19 @@ func BuildModel(snap *Snapshot, opts *Options) *Model {
 	return m
 }
 
-// dedupEndpoints sorts one service port's endpoints, in slice order, by
-// String and keeps one per String, as kube-proxy's cache does when it
-// adds them in that order: the first, unless a later copy is not
-// terminating (the last such copy wins). It works in place.
+// dedupEndpoints sorts one service port's endpoints by String and keeps
+// one per String, as kube-proxy's cache does when it adds the slices in
+// name order: the first, unless a later copy is not terminating (the last
+// such copy wins). Copies are ordered by the name of their slice (all
+// slices of a service port share a namespace), then by input order. It
+// works in place.
 func dedupEndpoints(list []*Endpoint) []*Endpoint {
-	slices.SortStableFunc(list, func(a, b *Endpoint) int { return strings.Compare(a.String, b.String) })
+	slices.SortStableFunc(list, func(a, b *Endpoint) int {
+		if c := strings.Compare(a.String, b.String); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Slice, b.Slice)
+	})
 	out := list[:0]
 	for i := 0; i < len(list); {
 		pick, j := list[i], i+1
@@ -297,9 +304,9 @@ func servicePorts(s *Service, opts *Options) []*ServicePort {
 }
 
 // endpointsByServicePort is kube-proxy's EndpointSliceCache for one family:
-// endpoints keyed by service port, de-duplicated by "ip:port" (a
-// terminating copy never replaces an existing one). Slices are taken in
-// ascending name order so that the result does not depend on input order.
+// endpoints keyed by service port, in input order; dedupEndpoints orders
+// them and drops copies, so that the result does not depend on input
+// order.
 func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint {
 	want := discovery.AddressTypeIPv4
 	if opts.Family == IPv6 {
@@ -310,17 +317,6 @@ func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint
 		if SliceSkipReason(s.Obj) == "" && s.Obj.AddressType == want {
 			taken = append(taken, s)
 		}
-	}
-	byName := func(x, y *Slice) int {
-		a, b := x.Obj, y.Obj
-		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	}
-	// Input listed by kubectl is in this order already.
-	if !slices.IsSortedFunc(taken, byName) {
-		slices.SortStableFunc(taken, byName)
 	}
 	out := make(map[spKey][]*Endpoint, len(taken))
 	var arena stringArena
