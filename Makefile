@@ -56,7 +56,7 @@ test: $(TEST_TARGETS)
 # conformance/ (docs/testing.md). -mod=mod lets its go.sum follow new
 # dependencies of the main module. CI runs a bounded number of seeds.
 SEEDS ?= 2000
-CONFORMANCE_CI_SEEDS ?= 400
+CONFORMANCE_CI_SEEDS ?= 1000
 CONFORMANCE_GO = cd conformance && GOFLAGS=-mod=mod $(GO)
 .PHONY: conformance conformance-ci
 conformance:
