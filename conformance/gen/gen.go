@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -463,7 +464,7 @@ func (g *generator) endpointPorts(svc *v1.Service) []discovery.EndpointPort {
 func (g *generator) slices(svc *v1.Service, fams []v1.IPFamily, headless, big bool) {
 	r := g.r
 	if len(fams) == 0 || chance(r, 5) {
-		fams = append(fams, pick(r, []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}))
+		fams = append(slices.Clone(fams), pick(r, []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}))
 		fams = dedupeFamilies(fams)
 	}
 	hinted := chance(r, 25) || (g.chaos && chance(r, 60))
@@ -564,7 +565,7 @@ func (g *generator) slices(svc *v1.Service, fams []v1.IPFamily, headless, big bo
 func dedupeFamilies(in []v1.IPFamily) []v1.IPFamily {
 	var out []v1.IPFamily
 	for _, f := range in {
-		if len(out) == 0 || out[0] != f {
+		if !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}
