@@ -144,8 +144,10 @@ func (c config) size(n int, check bool) ([]result, error) {
 	yamlPath := filepath.Join(c.workDir, fmt.Sprintf("bench-%d.yaml", n))
 	// The oracle's objects, except that above 13,840 services its node
 	// ports repeat, which kubeproxyc refuses: there the services with a
-	// repeated one stay ClusterIP (benchgen's Valid variants).
-	if err := writeInput(jsonPath, benchgen.ValidJSON, n, c.endpoints); err != nil {
+	// repeated one stay ClusterIP (benchgen's Valid variants). JSON is
+	// indented as jq prints it: kubectl's four spaces make 100k services
+	// over 512 MiB, more than kubeproxyc reads.
+	if err := writeInput(jsonPath, benchgen.ValidJSON2, n, c.endpoints); err != nil {
 		return nil, err
 	}
 	if err := writeInput(yamlPath, benchgen.ValidYAML, n, c.endpoints); err != nil {

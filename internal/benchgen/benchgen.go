@@ -103,6 +103,46 @@ func JSON(w io.Writer, n, e int) error { return writeJSON(w, n, e, false) }
 // ValidJSON is JSON without repeated node ports.
 func ValidJSON(w io.Writer, n, e int) error { return writeJSON(w, n, e, true) }
 
+// ValidJSON2 is ValidJSON indented by two spaces per level, as jq prints
+// it: at 100k services kubectl's four-space form is over 512 MiB, more
+// than kubeproxyc reads.
+func ValidJSON2(w io.Writer, n, e int) error {
+	h := &halfIndent{w: w, start: true}
+	return writeJSON(h, n, e, true)
+}
+
+// halfIndent passes text on with the leading spaces of every line halved.
+type halfIndent struct {
+	w      io.Writer
+	start  bool // at the start of a line
+	spaces int  // leading spaces seen on this line so far
+	buf    []byte
+}
+
+func (h *halfIndent) Write(p []byte) (int, error) {
+	h.buf = h.buf[:0]
+	for _, c := range p {
+		switch {
+		case h.start && c == ' ':
+			h.spaces++
+			continue
+		case h.start:
+			for i := 0; i < h.spaces/2; i++ {
+				h.buf = append(h.buf, ' ')
+			}
+			h.start, h.spaces = false, 0
+		}
+		h.buf = append(h.buf, c)
+		if c == '\n' {
+			h.start = true
+		}
+	}
+	if _, err := h.w.Write(h.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func writeYAML(w io.Writer, n, e int, valid bool) error {
 	t := text{bufio.NewWriterSize(w, 64<<10)}
 	var ipb, epb [16]byte

@@ -111,3 +111,27 @@ func TestValidVariant(t *testing.T) {
 		t.Errorf("only %d node ports", len(seen))
 	}
 }
+
+// TestValidJSON2 checks that the two-space form holds the same objects.
+func TestValidJSON2(t *testing.T) {
+	var a, b bytes.Buffer
+	if err := ValidJSON(&a, 30, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidJSON2(&b, 30, 3); err != nil {
+		t.Fatal(err)
+	}
+	var x, y any
+	if err := json.Unmarshal(a.Bytes(), &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.Bytes(), &y); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(x, y); diff != "" {
+		t.Errorf("(-four spaces +two):\n%s", diff)
+	}
+	if !bytes.HasPrefix(b.Bytes(), []byte("{\n  \"apiVersion\": \"v1\",\n  \"items\": [\n    {\n      \"apiVersion\"")) {
+		t.Errorf("not indented by two spaces:\n%.80s", b.Bytes())
+	}
+}
