@@ -12,7 +12,6 @@ import (
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
-	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/kubernetes/pkg/proxy"
 	"k8s.io/kubernetes/pkg/proxy/conntrack"
 	"k8s.io/kubernetes/pkg/proxy/healthcheck"
@@ -43,9 +42,15 @@ func begin(c *Config) (func(), error) {
 		_ = fs.Set("stderrthreshold", "FATAL")
 		klog.SetOutput(io.Discard)
 	})
-	err := utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{
-		string(features.AllowServiceExternalIPs): c.AllowServiceExternalIPs,
-	})
+	// The gate is named, not referenced, so that the driver also builds
+	// against releases before v1.36, which do not have it.
+	const gate = "AllowServiceExternalIPs"
+	var err error
+	if _, known := utilfeature.DefaultMutableFeatureGate.GetAll()[gate]; known {
+		err = utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{gate: c.AllowServiceExternalIPs})
+	} else if !c.AllowServiceExternalIPs {
+		err = fmt.Errorf("this kube-proxy has no %s gate", gate)
+	}
 	if err != nil {
 		mu.Unlock()
 		return nil, fmt.Errorf("setting feature gates: %w", err)
