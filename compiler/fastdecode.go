@@ -5,9 +5,11 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -348,8 +350,11 @@ type fdecoder struct {
 }
 
 // slabs hands out pointers to fresh values of small scalar types, cut
-// from arrays of them.
-type slabs map[reflect.Type]*slab
+// from arrays of them; a decoder of such pointers has a slab number
+// (slabIDs), which indexes this slice.
+type slabs []*slab
+
+var slabIDs atomic.Int32
 
 type slab struct {
 	arr  reflect.Value // a slice of slabSize elements
@@ -358,15 +363,15 @@ type slab struct {
 
 const slabSize = 1024
 
-// next returns a pointer to a fresh zero value of type t.
-func (s *slabs) next(t reflect.Type) reflect.Value {
-	if *s == nil {
-		*s = slabs{}
+// next returns a pointer to a fresh zero value of type t from slab id.
+func (s *slabs) next(id int32, t reflect.Type) reflect.Value {
+	for int(id) >= len(*s) {
+		*s = append(*s, nil)
 	}
-	b := (*s)[t]
+	b := (*s)[id]
 	if b == nil || b.used == slabSize {
 		b = &slab{arr: reflect.MakeSlice(reflect.SliceOf(t), slabSize, slabSize)}
-		(*s)[t] = b
+		(*s)[id] = b
 	}
 	b.used++
 	return b.arr.Index(b.used - 1).Addr()
@@ -435,7 +440,8 @@ func buildDecoder(t reflect.Type) decFn {
 		case reflect.Bool, reflect.String, reflect.Int32, reflect.Int64:
 			// Optional scalars (an endpoint's conditions and node name)
 			// come from slabs: one allocation per thousand.
-			newElem = func(d *fdecoder) reflect.Value { return d.slabs.next(et) }
+			id := slabIDs.Add(1) - 1
+			newElem = func(d *fdecoder) reflect.Value { return d.slabs.next(id, et) }
 		}
 		return func(d *fdecoder, i int32, v reflect.Value) bool {
 			if d.t.nodes[i].kind == fNull {
@@ -536,6 +542,14 @@ func structDecoder(t reflect.Type) decFn {
 		}
 		byName[f.name] = k
 	}
+	// kubectl and sigs.k8s.io/yaml write keys in name order: each key is
+	// first looked for after the previous one in that order, which finds
+	// it with a few comparisons instead of hashing it.
+	sorted := make([]int, len(fields))
+	for k := range sorted {
+		sorted[k] = k
+	}
+	slices.SortFunc(sorted, func(a, b int) int { return strings.Compare(fields[a].name, fields[b].name) })
 	return func(d *fdecoder, i int32, v reflect.Value) bool {
 		n := &d.t.nodes[i]
 		switch n.kind {
@@ -546,14 +560,27 @@ func structDecoder(t reflect.Type) decFn {
 			return false
 		}
 		var seen [2]uint64
-		c := i + 1
+		c, next := i+1, 0
 		for k := 0; k < int(n.n); k++ {
 			kn := &d.t.nodes[c]
 			if kn.kind != fString || kn.esc {
 				return false
 			}
-			fi, ok := byName[string(d.t.data[kn.start:kn.end])]
-			if !ok || seen[fi>>6]&(1<<(fi&63)) != 0 {
+			key := d.t.data[kn.start:kn.end]
+			fi := -1
+			for q := next; q < len(sorted); q++ {
+				if fields[sorted[q]].name == string(key) {
+					fi, next = sorted[q], q+1
+					break
+				}
+			}
+			if fi < 0 {
+				var ok bool
+				if fi, ok = byName[string(key)]; !ok {
+					return false
+				}
+			}
+			if seen[fi>>6]&(1<<(fi&63)) != 0 {
 				return false
 			}
 			seen[fi>>6] |= 1 << (fi & 63)
