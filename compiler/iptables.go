@@ -145,12 +145,7 @@ func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
 			"-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8",
 			"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP")
 	}
-	c.reserve(m)
-	prog.Origins = make([]ir.Origin, 0, len(m.ServicePorts))
-	for _, sp := range m.ServicePorts {
-		prog.Origins = append(prog.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
-		c.servicePort(sp, int32(len(prog.Origins)))
-	}
+	c.lowerServicePorts(m, prog)
 	c.writeEpilogue(npm)
 	if standalone {
 		c.writeJumps()
@@ -167,9 +162,9 @@ func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
 // port and three per endpoint (four with session affinity), one chain per
 // endpoint, and lines that average under 100 bytes without the endpoint
 // comments and 135 with them.
-func (c *iptablesCtx) reserve(m *Model) {
-	chains, rules := 2*len(m.ServicePorts), 3*len(m.ServicePorts)
-	for _, sp := range m.ServicePorts {
+func (c *iptablesCtx) reserve(sps []*ServicePort) {
+	chains, rules := 2*len(sps), 3*len(sps)
+	for _, sp := range sps {
 		chains += len(sp.Endpoints)
 		rules += 3 * len(sp.Endpoints)
 		if sp.SessionAffinity {

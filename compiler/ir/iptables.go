@@ -156,6 +156,21 @@ func (w *RuleWriter) End() {
 	w.t.Text = append(w.text, '\n')
 }
 
+// Append adds o's chains and rules after t's, as if they had been added
+// to t directly (a table built in parts, one per CPU, is put together
+// with it).
+func (t *Table) Append(o *Table) {
+	t.Chains = append(t.Chains, o.Chains...)
+	base := int32(len(t.Text))
+	t.Text = append(t.Text, o.Text...)
+	n := len(t.Rules)
+	t.Rules = append(t.Rules, o.Rules...)
+	for i := n; i < len(t.Rules); i++ {
+		t.Rules[i].Start += base
+		t.Rules[i].End += base
+	}
+}
+
 // Line returns rule i as its payload line, without the newline.
 func (t *Table) Line(i int) string {
 	r := t.Rules[i]
