@@ -98,22 +98,12 @@ func DefaultOptions() Options {
 }
 
 // PrimaryNodeIP returns the node IP of the compiled family: the first
-// --node-ip of that family; the family's loopback address when the node
-// IPs have none of it (as kube-proxy does); the example node's address
-// when no node IP is known at all.
+// --node-ip of that family, or the example node's address.
 func (o *Options) PrimaryNodeIP() netip.Addr {
 	for _, ip := range o.NodeIPs {
 		if o.Family.Is(ip) {
 			return ip.Unmap()
 		}
-	}
-	if len(o.NodeIPs) > 0 {
-		// The node has addresses, none of this family: kube-proxy
-		// (detectNodeIPs) then takes the family's loopback address.
-		if o.Family == IPv6 {
-			return netip.IPv6Loopback()
-		}
-		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
 	if o.Family == IPv6 {
 		return netip.MustParseAddr("fd00::2")
