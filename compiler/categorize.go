@@ -153,3 +153,33 @@ func filterEndpoints(eps []*Endpoint, keep func(*Endpoint) bool) []*Endpoint {
 	}
 	return out
 }
+
+// Reach says, for one service port, which endpoint sets the proxy modes
+// that use policy chains (iptables, nftables) need, and whether each kind
+// of traffic has endpoints to go to.
+type Reach struct {
+	ClusterSet bool // the Cluster-policy endpoints are used and not empty
+	LocalSet   bool // the Local-policy endpoints are used and not empty
+	// Internal is true when ClusterIP traffic has endpoints: any endpoint,
+	// or with ITP Local a local one.
+	Internal bool
+	// External is true when traffic from outside has endpoints: any
+	// endpoint, or with ETP Local a local one.
+	External bool
+	// ExternalChain is true when the port needs its external chain: it has
+	// endpoints and is reachable other than by ClusterIP (the chain's
+	// short-circuit rules serve pods and the node even without External).
+	ExternalChain bool
+}
+
+// Reach derives the Reach of a service port from its categorized
+// endpoints, as kube-proxy's iptables and nftables proxiers do.
+func (c Categorized) Reach(sp *ServicePort) Reach {
+	return Reach{
+		ClusterSet:    len(c.Cluster) > 0 && sp.UsesClusterEndpoints(),
+		LocalSet:      len(c.Local) > 0 && sp.UsesLocalEndpoints(),
+		Internal:      c.HasAny && (!sp.InternalPolicyLocal || len(c.Local) > 0),
+		External:      c.HasAny && (!sp.ExternalPolicyLocal || len(c.Local) > 0),
+		ExternalChain: c.HasAny && sp.ExternallyAccessible(),
+	}
+}

@@ -128,3 +128,31 @@ func TestCategorizeEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestReach(t *testing.T) {
+	local := &Endpoint{String: "10.0.0.1:80"}
+	remote := &Endpoint{String: "10.0.0.2:80"}
+	tests := []struct {
+		reason string
+		sp     ServicePort
+		cat    Categorized
+		want   Reach
+	}{
+		{"no endpoints: nothing", ServicePort{}, Categorized{}, Reach{}},
+		{"Cluster policy with endpoints", ServicePort{}, Categorized{Cluster: []*Endpoint{remote}, HasAny: true},
+			Reach{ClusterSet: true, Internal: true, External: true}},
+		{"ITP Local without a local endpoint: no internal reach", ServicePort{InternalPolicyLocal: true},
+			Categorized{HasAny: true}, Reach{External: true}},
+		{"ETP Local without a local endpoint keeps the external chain", ServicePort{ExternalPolicyLocal: true, externallyAccessible: true},
+			Categorized{Cluster: []*Endpoint{remote}, HasAny: true},
+			Reach{ClusterSet: true, Internal: true, ExternalChain: true}},
+		{"ETP Local with a local endpoint", ServicePort{ExternalPolicyLocal: true, externallyAccessible: true},
+			Categorized{Cluster: []*Endpoint{local, remote}, Local: []*Endpoint{local}, HasAny: true},
+			Reach{ClusterSet: true, LocalSet: true, Internal: true, External: true, ExternalChain: true}},
+	}
+	for _, tc := range tests {
+		if got := tc.cat.Reach(&tc.sp); got != tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.reason, got, tc.want)
+		}
+	}
+}

@@ -221,26 +221,16 @@ func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
 	cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
 	c.seps.reset(sp)
 
-	usesClusterChain := len(cat.Cluster) > 0 && sp.UsesClusterEndpoints()
-	usesLocalChain := len(cat.Local) > 0 && sp.UsesLocalEndpoints()
-
-	internalChain := names.SVC
-	hasInternal := cat.HasAny
+	reach := cat.Reach(sp)
+	usesClusterChain, usesLocalChain := reach.ClusterSet, reach.LocalSet
+	hasInternal, hasExternal, usesExtChain := reach.Internal, reach.External, reach.ExternalChain
+	internalChain, externalPolicyChain := names.SVC, names.SVC
 	if sp.InternalPolicyLocal {
 		internalChain = names.SVL
-		if len(cat.Local) == 0 {
-			hasInternal = false
-		}
 	}
-	externalPolicyChain := names.SVC
-	hasExternal := cat.HasAny
 	if sp.ExternalPolicyLocal {
 		externalPolicyChain = names.SVL
-		if len(cat.Local) == 0 {
-			hasExternal = false
-		}
 	}
-	usesExtChain := cat.HasAny && sp.ExternallyAccessible()
 	lbChain := names.EXT
 	usesFW := cat.HasAny && len(sp.LoadBalancerVIPs) > 0 && len(sp.SourceRanges) > 0
 	if usesFW {

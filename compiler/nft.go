@@ -260,34 +260,22 @@ func (c *nftCtx) servicePort(sp *ServicePort, origin int32) {
 		}
 	}
 
-	usesClusterChain := len(cat.Cluster) > 0 && sp.UsesClusterEndpoints()
+	reach := cat.Reach(sp)
+	usesClusterChain, usesLocalChain := reach.ClusterSet, reach.LocalSet
 	if usesClusterChain {
 		t.AddChain(names.Service)
 	}
-	usesLocalChain := len(cat.Local) > 0 && sp.UsesLocalEndpoints()
 	if usesLocalChain {
 		t.AddChain(names.Local)
 	}
-
-	internalChain := names.Service
-	hasInternal := cat.HasAny
+	hasInternal, hasExternal, usesExternalChain := reach.Internal, reach.External, reach.ExternalChain
+	internalChain, externalPolicyChain := names.Service, names.Service
 	if sp.InternalPolicyLocal {
 		internalChain = names.Local
-		if len(cat.Local) == 0 {
-			hasInternal = false
-		}
 	}
-	externalPolicyChain := names.Service
-	hasExternal := cat.HasAny
 	if sp.ExternalPolicyLocal {
 		externalPolicyChain = names.Local
-		if len(cat.Local) == 0 {
-			hasExternal = false
-		}
 	}
-	// The external chain is needed even without external endpoints: its
-	// short-circuit rules still serve pod and host traffic.
-	usesExternalChain := cat.HasAny && sp.ExternallyAccessible()
 	if usesExternalChain {
 		t.AddChain(names.External)
 	}
