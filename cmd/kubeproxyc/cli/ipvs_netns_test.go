@@ -24,20 +24,6 @@ import (
 // has none: the ipvsadm artifact is checked against kube-proxy and by our
 // own parser instead, and apply.sh's ipvs step runs against a stand-in).
 
-// needNetns skips the test where a network namespace cannot be made or
-// the tools are missing.
-func needNetns(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range append([]string{"unshare", "ip"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed: the namespace test needs it", tool)
-		}
-	}
-	if out, err := exec.Command("unshare", "-n", "true").CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace (unshare -n: %v %s): the test needs root (CAP_SYS_ADMIN)", err, bytes.TrimSpace(out))
-	}
-}
-
 // inNetns runs a shell script in a fresh network namespace.
 func inNetns(t *testing.T, dir, script string, env ...string) (string, error) {
 	t.Helper()
@@ -172,7 +158,7 @@ func setNames(text string) []string {
 // IPVS golden case, and checks that the kernel holds exactly what was
 // written.
 func TestIPVSArtifactsLoadInNamespace(t *testing.T) {
-	needNetns(t, "ipset", "iptables-restore", "ip6tables-restore")
+	requireNetns(t, "ip", "ipset", "iptables-restore", "ip6tables-restore")
 	probeKernel(t)
 	for _, c := range ipvsCases(t) {
 		t.Run(c.name, func(t *testing.T) {
@@ -257,7 +243,7 @@ esac
 // scratch directory through KUBEPROXYC_SYSCTL_ROOT). A virtual server in
 // --ipvs-exclude-cidrs survives, another stray one does not.
 func TestIPVSApplyScript(t *testing.T) {
-	needNetns(t, "ipset", "iptables", "ip6tables", "awk", "sed")
+	requireNetns(t, "ip", "ipset", "iptables", "ip6tables", "awk", "sed")
 	probeKernel(t)
 	if !dummyLink {
 		t.Logf("this kernel cannot create dummy links (%s): kube-ipvs0 is created as a bridge before apply.sh runs", dummyMsg0)
