@@ -62,7 +62,7 @@ one stream, each after a "# ..." header line; --emit NAME writes only one;
 		if prog.Options.Mode == compiler.ModeIPVS || emit != "" {
 			return renderIPVS(cmd.OutOrStdout(), prog, emit, out)
 		}
-		return writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
+		return streamOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
 			if prog.Options.Mode == compiler.ModeNFTables {
 				if standalone {
 					return render.NFTStandalone(w, prog.NFT)

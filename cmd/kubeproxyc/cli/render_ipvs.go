@@ -35,7 +35,7 @@ func renderIPVS(stdout io.Writer, prog *compiler.Program, emit, out string) erro
 		})
 	}
 	if out == "" || out == "-" {
-		return writeOutput(out, stdout, func(w io.Writer) error { return render.IPVSState(w, p) })
+		return streamOutput(out, stdout, func(w io.Writer) error { return render.IPVSState(w, p) })
 	}
 	// Everything is rendered before the first file is written, so an error
 	// leaves the directory as it was.
