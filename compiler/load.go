@@ -98,8 +98,8 @@ const (
 func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 	var out []Source
 	total := int64(0)
-	read := func(name string, r io.Reader) error {
-		data, err := io.ReadAll(&untilNUL{r: io.LimitReader(r, MaxInputBytes-total+1)})
+	read := func(name string, r io.Reader, sizeHint int64) error {
+		data, err := readAll(&untilNUL{r: io.LimitReader(r, MaxInputBytes-total+1)}, min(sizeHint, MaxInputBytes-total+1))
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", name, err)
 		}
@@ -116,11 +116,15 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 			return fmt.Errorf("reading input: %w", err)
 		}
 		defer f.Close()
-		return read(path, f)
+		hint := int64(0)
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			hint = st.Size()
+		}
+		return read(path, f, hint)
 	}
 	for _, a := range args {
 		if a == "-" {
-			if err := read("<stdin>", stdin); err != nil {
+			if err := read("<stdin>", stdin, 0); err != nil {
 				return nil, err
 			}
 			continue
@@ -160,6 +164,26 @@ func ReadSources(args []string, stdin io.Reader) ([]Source, error) {
 		}
 	}
 	return out, nil
+}
+
+// readAll is io.ReadAll with a first buffer of sizeHint bytes (a regular
+// file's size), so that a large file is read into one allocation instead
+// of a doubling series whose copies are garbage.
+func readAll(r io.Reader, sizeHint int64) ([]byte, error) {
+	b := make([]byte, 0, max(sizeHint+1, 512))
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // untilNUL reads up to and including the first NUL byte: text input has

@@ -1,10 +1,12 @@
 package compiler
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -277,5 +279,25 @@ func TestLargeListItem(t *testing.T) {
 	}
 	if len(snap.Services) != 1 || snap.Services[0].Obj.Name != "ok" {
 		t.Errorf("services %v, want ok only", snap.Services)
+	}
+}
+
+// TestReadAll: the size hint only sizes the first buffer; a hint that is
+// too small, too large or absent reads the same bytes.
+func TestReadAll(t *testing.T) {
+	data := []byte(strings.Repeat("0123456789", 10000))
+	for _, hint := range []int64{0, 1, 511, 512, int64(len(data)) - 1, int64(len(data)), int64(len(data)) + 1, 4 * int64(len(data))} {
+		got, err := readAll(iotest.OneByteReader(bytes.NewReader(data[:50])), hint)
+		if err != nil || !bytes.Equal(got, data[:50]) {
+			t.Errorf("hint %d, one byte at a time: got %d bytes, %v", hint, len(got), err)
+		}
+		got, err = readAll(bytes.NewReader(data), hint)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("hint %d: got %d bytes, %v", hint, len(got), err)
+		}
+	}
+	boom := errors.New("boom")
+	if _, err := readAll(iotest.ErrReader(boom), 10); !errors.Is(err, boom) {
+		t.Errorf("read error: got %v, want %v", err, boom)
 	}
 }
