@@ -122,17 +122,42 @@ func BuildModel(snap *Snapshot, opts *Options) *Model {
 		return strings.Compare(string(a.Protocol), string(b.Protocol))
 	})
 	eps := endpointsByServicePort(snap, opts)
-	for _, sp := range m.ServicePorts {
-		key := spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}
-		list := dedupEndpoints(eps[key])
-		eps[key] = list
-		if len(list) == 0 {
-			continue
+	sps := m.ServicePorts
+	for i, sp := range sps {
+		if i > 0 && sameServicePort(sps[i-1], sp) {
+			continue // shares the list of the one before, below
 		}
-		sp.Endpoints = list
-		m.TotalEndpoints += len(list)
+		sp.Endpoints = eps[spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}]
+	}
+	// Ordering the lists is independent per port: on all CPUs for a big
+	// model.
+	n := 0
+	for _, sp := range sps {
+		n += len(sp.Endpoints)
+	}
+	runs := splitRuns(len(sps), n, procs(), func(i int) int { return len(sps[i].Endpoints) })
+	inParallel(runs, func(_ int, r run) {
+		for _, sp := range sps[r.from:r.to] {
+			sp.Endpoints = dedupEndpoints(sp.Endpoints)
+			if len(sp.Endpoints) == 0 {
+				sp.Endpoints = nil
+			}
+		}
+	})
+	for i, sp := range sps {
+		if i > 0 && sameServicePort(sps[i-1], sp) {
+			sp.Endpoints = sps[i-1].Endpoints
+		}
+		m.TotalEndpoints += len(sp.Endpoints)
 	}
 	return m
+}
+
+// sameServicePort reports whether a and b are the same port of the same
+// Service (which validation refuses, but a port must still not be ordered
+// twice at once).
+func sameServicePort(a, b *ServicePort) bool {
+	return a.NameString == b.NameString && a.Protocol == b.Protocol
 }
 
 // dedupEndpoints sorts one service port's endpoints by String and keeps
@@ -306,21 +331,44 @@ func servicePorts(s *Service, opts *Options) []*ServicePort {
 // endpointsByServicePort is kube-proxy's EndpointSliceCache for one family:
 // endpoints keyed by service port, in input order; dedupEndpoints orders
 // them and drops copies, so that the result does not depend on input
-// order.
+// order. A big snapshot's slices are read on all CPUs, in runs of
+// consecutive slices whose lists are joined in run order: the same lists
+// as one pass.
 func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint {
 	want := discovery.AddressTypeIPv4
 	if opts.Family == IPv6 {
 		want = discovery.AddressTypeIPv6
 	}
 	taken := make([]*Slice, 0, len(snap.Slices))
+	total := 0
 	for _, s := range snap.Slices {
 		if SliceSkipReason(s.Obj) == "" && s.Obj.AddressType == want {
 			taken = append(taken, s)
+			total += len(s.Obj.Endpoints)
 		}
 	}
-	out := make(map[spKey][]*Endpoint, len(taken))
+	runs := splitRuns(len(taken), total, procs(), func(i int) int { return len(taken[i].Obj.Endpoints) })
+	parts := make([]map[spKey][]*Endpoint, len(runs))
+	inParallel(runs, func(k int, r run) {
+		parts[k] = sliceEndpoints(taken[r.from:r.to], opts)
+	})
+	out := parts[0]
+	for _, part := range parts[1:] {
+		// Joining in run order keeps each list in input order; which key
+		// is joined first does not matter.
+		for key, list := range part {
+			out[key] = append(out[key], list...)
+		}
+	}
+	return out
+}
+
+// sliceEndpoints reads the endpoints of some slices, by service port, in
+// input order.
+func sliceEndpoints(slices []*Slice, opts *Options) map[spKey][]*Endpoint {
+	out := make(map[spKey][]*Endpoint, len(slices))
 	var arena stringArena
-	for _, s := range taken {
+	for _, s := range slices {
 		es := s.Obj
 		sliceName := es.Namespace + "/" + es.Name
 		svcName := es.Labels[LabelServiceName]
