@@ -108,14 +108,14 @@ func topologyModeFromHints(eps []*Endpoint, nodeName, zone string) string {
 			continue
 		}
 		hasReady = true
-		if len(ep.NodeHints) == 0 {
+		if len(ep.NodeHints()) == 0 {
 			allNodeHints = false
-		} else if hasString(ep.NodeHints, nodeName) {
+		} else if hasString(ep.NodeHints(), nodeName) {
 			hasForNode = true
 		}
-		if len(ep.ZoneHints) == 0 {
+		if len(ep.ZoneHints()) == 0 {
 			allZoneHints = false
-		} else if hasString(ep.ZoneHints, zone) {
+		} else if hasString(ep.ZoneHints(), zone) {
 			hasForZone = true
 		}
 	}
@@ -137,9 +137,9 @@ func availableForTopology(ep *Endpoint, mode, nodeName, zone string) bool {
 	case TopologyNone:
 		return true
 	case TopologyPreferSameNode:
-		return hasString(ep.NodeHints, nodeName)
+		return hasString(ep.NodeHints(), nodeName)
 	case TopologyPreferSameZone:
-		return hasString(ep.ZoneHints, zone)
+		return hasString(ep.ZoneHints(), zone)
 	}
 	return false
 }

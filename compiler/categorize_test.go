@@ -21,9 +21,17 @@ func mkEndpoints(specs []epSpec) []*Endpoint {
 		ip := netip.MustParseAddr(s.ip)
 		out = append(out, &Endpoint{IP: ip, Port: 80, String: JoinHostPort(ip, 80),
 			Ready: s.ready, Serving: s.serving, Terminating: s.terminating, IsLocal: s.local,
-			ZoneHints: s.zones, NodeHints: s.nodes})
+			Hints: hints(s.zones, s.nodes)})
 	}
 	return out
+}
+
+// hints returns the topology hints, or nil when there are none.
+func hints(zones, nodes []string) *EndpointHints {
+	if zones == nil && nodes == nil {
+		return nil
+	}
+	return &EndpointHints{Zones: zones, Nodes: nodes}
 }
 
 func names(eps []*Endpoint) []string {

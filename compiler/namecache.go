@@ -45,6 +45,32 @@ func (a *stringArena) bytes(b []byte) string {
 	return a.last(start)
 }
 
+// join returns the concatenation of the strings.
+func (a *stringArena) join(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > arenaBlock/16 {
+		return strings.Join(parts, "")
+	}
+	a.room(n)
+	start := a.b.Len()
+	for _, p := range parts {
+		a.b.WriteString(p)
+	}
+	return a.last(start)
+}
+
+// servicePortName returns kube-proxy's ServicePortName string:
+// "namespace/name:port", or "namespace/name" for an unnamed port.
+func (a *stringArena) servicePortName(namespace, name, port string) string {
+	if port == "" {
+		return a.join(namespace, "/", name)
+	}
+	return a.join(namespace, "/", name, ":", port)
+}
+
 // hostPort returns JoinHostPort(ip, port).
 func (a *stringArena) hostPort(ip netip.Addr, port int) string {
 	a.room(len("[]:65535") + 45) // the longest IPv6 text form
