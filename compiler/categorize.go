@@ -144,9 +144,20 @@ func availableForTopology(ep *Endpoint, mode, nodeName, zone string) bool {
 	return false
 }
 
+// filterEndpoints returns the endpoints keep accepts, in order. When it
+// accepts all of them (the usual case) the result is eps itself, capped
+// so that an append copies: the lists are read, never written.
 func filterEndpoints(eps []*Endpoint, keep func(*Endpoint) bool) []*Endpoint {
-	out := make([]*Endpoint, 0, len(eps))
-	for _, ep := range eps {
+	i := 0
+	for i < len(eps) && keep(eps[i]) {
+		i++
+	}
+	if i == len(eps) {
+		return eps[:len(eps):len(eps)]
+	}
+	out := make([]*Endpoint, i, len(eps))
+	copy(out, eps[:i])
+	for _, ep := range eps[i+1:] {
 		if keep(ep) {
 			out = append(out, ep)
 		}

@@ -164,3 +164,35 @@ func TestReach(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterEndpoints: the kept endpoints in order; when all are kept the
+// input itself, capped so that appending to the result cannot write into
+// the model's list.
+func TestFilterEndpoints(t *testing.T) {
+	eps := mkEndpoints([]epSpec{{ip: "10.0.0.1", ready: true}, {ip: "10.0.0.2"}, {ip: "10.0.0.3", ready: true}})
+	ready := func(ep *Endpoint) bool { return ep.Ready }
+	for _, tc := range []struct {
+		name string
+		in   []*Endpoint
+		keep func(*Endpoint) bool
+		want []string
+	}{
+		{"all", eps, func(*Endpoint) bool { return true }, []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}},
+		{"none", eps, func(*Endpoint) bool { return false }, []string{}},
+		{"some", eps, ready, []string{"10.0.0.1", "10.0.0.3"}},
+		{"first dropped", eps[1:], ready, []string{"10.0.0.3"}},
+		{"prefix of a longer list", eps[:1], ready, []string{"10.0.0.1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := filterEndpoints(tc.in, tc.keep)
+			if diff := cmp.Diff(tc.want, names(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			before := names(eps)
+			_ = append(got, &Endpoint{IP: netip.MustParseAddr("10.9.9.9")})
+			if diff := cmp.Diff(before, names(eps)); diff != "" {
+				t.Errorf("appending to the result changed the input (-before +after):\n%s", diff)
+			}
+		})
+	}
+}

@@ -247,10 +247,14 @@ func LowerIPVS(m *Model, opts *Options) (*ir.IPVS, error) {
 		c.prog.Origins = append(c.prog.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
 		c.servicePort(sp, int32(len(c.prog.Origins)))
 	}
+	bound := make(map[string]struct{}, len(c.bind))
+	c.prog.Addresses = make([]netip.Addr, 0, len(c.bind))
+	var buf [64]byte
 	for a := range c.bind {
-		c.sets[setIPVSAddresses][a.String()] = struct{}{}
+		bound[c.names.bytes(a.AppendTo(buf[:0]))] = struct{}{}
 		c.prog.Addresses = append(c.prog.Addresses, a)
 	}
+	c.sets[setIPVSAddresses] = bound
 	slices.SortFunc(c.prog.Addresses, netip.Addr.Compare)
 	c.finishVirtualServers()
 	c.finishSets()
