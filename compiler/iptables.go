@@ -211,11 +211,11 @@ func quote(s string) string { return `"` + s + `"` }
 
 func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
 	opts := c.opts
-	names := IPTablesChains(sp)
+	c.seps.reset(sp)
+	names := c.seps.chains()
 	proto := sp.ProtoLower
 	name := sp.NameString
 	cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
-	c.seps.reset(sp)
 
 	reach := cat.Reach(sp)
 	usesClusterChain, usesLocalChain := reach.ClusterSet, reach.LocalSet

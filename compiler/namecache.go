@@ -120,6 +120,23 @@ func (s *sepNames) reset(sp *ServicePort) {
 	s.buf = append(append(s.buf[:0], sp.NameString...), sp.ProtoLower...)
 }
 
+// chains returns IPTablesChains(sp) for the port of the last reset, the
+// four names cut from one arena string.
+func (s *sepNames) chains() ChainNames {
+	sum := sha256.Sum256(s.buf[:len(s.sp.NameString)+len(s.sp.ProtoLower)])
+	var b [len(ChainPrefixSVC) + len(ChainPrefixSVL) + len(ChainPrefixEXT) + len(ChainPrefixFW) + 4*16]byte
+	n := 0
+	ends := [4]int{}
+	for i, prefix := range [4]string{ChainPrefixSVC, ChainPrefixSVL, ChainPrefixEXT, ChainPrefixFW} {
+		n += copy(b[n:], prefix)
+		base32.StdEncoding.Encode(b[n:n+16], sum[:10])
+		n += 16
+		ends[i] = n
+	}
+	all := s.arena.bytes(b[:n])
+	return ChainNames{SVC: all[:ends[0]], SVL: all[ends[0]:ends[1]], EXT: all[ends[1]:ends[2]], FW: all[ends[2]:ends[3]]}
+}
+
 // name returns EndpointChainName(sp.NameString, sp.ProtoLower, ep.String).
 func (s *sepNames) name(ep *Endpoint) string {
 	scan := len(s.sp.Endpoints) <= sepScanMax

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -30,7 +31,13 @@ func TestSEPNamesMatchEndpointChainName(t *testing.T) {
 		}
 		sp.Endpoints = eps
 		s.reset(sp)
+		if diff := cmp.Diff(IPTablesChains(sp), s.chains()); diff != "" {
+			t.Errorf("%s: chain names (-IPTablesChains +cached):\n%s", sp.NameString, diff)
+		}
 		for round := 0; round < 2; round++ {
+			if round == 1 && s.chains() != IPTablesChains(sp) {
+				t.Errorf("%s: chain names differ after the endpoints' names", sp.NameString)
+			}
 			for _, ep := range eps {
 				want := EndpointChainName(sp.NameString, sp.ProtoLower, ep.String)
 				if got := s.name(ep); got != want {
