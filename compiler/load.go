@@ -345,11 +345,12 @@ func (l *loader) warnf(pos Pos, object, field, format string, args ...any) {
 // document item by item where it can (loadstream.go), so that the
 // memory a file takes stays in proportion to its largest object.
 func (l *loader) source(s Source) {
-	if line, msg := checkCharacters(s.Data); msg != "" {
+	line, msg, marks := checkCharacters(s.Data)
+	if msg != "" {
 		l.errorf(Pos{File: s.Name, Line: line}, "", "", "%s", msg)
 		return
 	}
-	for _, d := range splitDocuments(s.Data) {
+	for _, d := range documents(s.Data, marks) {
 		l.document(s.Name, d)
 	}
 }
