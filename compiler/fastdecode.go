@@ -3,6 +3,7 @@ package compiler
 import (
 	"bytes"
 	"encoding"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -101,14 +102,23 @@ type jsonParser struct {
 }
 
 func (p *jsonParser) ws() {
-	for p.off < len(p.data) {
-		switch p.data[p.off] {
-		case ' ', '\t', '\n', '\r':
-			p.off++
+	d, i := p.data, p.off
+	for i < len(d) {
+		switch d[i] {
+		case ' ':
+			i++
+			// indentation: eight spaces at a time
+			for i+8 <= len(d) && binary.LittleEndian.Uint64(d[i:]) == ' '*ones {
+				i += 8
+			}
+		case '\t', '\n', '\r':
+			i++
 		default:
+			p.off = i
 			return
 		}
 	}
+	p.off = i
 }
 
 func (p *jsonParser) push(kind uint8, start int) int32 {

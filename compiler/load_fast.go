@@ -47,7 +47,7 @@ func (l *loader) fastObject(file string, data []byte, line int) bool {
 		return false
 	}
 	l.initFast()
-	if len(data) > maxObjectBytes/4 || hasYAMLBreaks(data) {
+	if len(data) > maxObjectBytes/4 || l.yamlBreaks(data) {
 		return false // the full path has the size limits
 	}
 	t := &l.fast.tree
@@ -115,6 +115,12 @@ func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
 	return true
 }
 
+// yamlBreaks is hasYAMLBreaks(data) for data of the source being read,
+// without a search when the source is all ASCII.
+func (l *loader) yamlBreaks(data []byte) bool {
+	return !l.ascii && hasYAMLBreaks(data)
+}
+
 func (l *loader) initFast() {
 	if l.fast == nil {
 		l.fast = &fastState{}
@@ -129,7 +135,7 @@ func (l *loader) initFast() {
 // of the loading time of a big List. It reports false, with nothing
 // recorded, if the document is anything but a well-formed JSON object.
 func (l *loader) fastJSONList(file string, d document) bool {
-	if fastOff || len(d.data) >= 1<<31-1 || hasYAMLBreaks(d.data) {
+	if fastOff || len(d.data) >= 1<<31-1 || l.yamlBreaks(d.data) {
 		return false
 	}
 	l.initFast()

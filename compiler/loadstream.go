@@ -28,14 +28,13 @@ type document struct {
 // stream (control characters other than tab, newline and carriage
 // return; invalid UTF-8), so that the error can name its line: yaml.v3
 // reports these without one. Input starting with a UTF-16 byte order
-// mark is left to yaml.v3. Along the way it notes whether any line
-// starts with "---" or '%' (marks): without such a line the input is one
-// document (documents).
-func checkCharacters(data []byte) (line int, msg string, marks bool) {
+// mark is left to yaml.v3. Along the way it notes what else the loader
+// may skip (textInfo).
+func checkCharacters(data []byte) (line int, msg string, info textInfo) {
 	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
-		return 0, "", true
+		return 0, "", textInfo{marks: true}
 	}
-	marks = isMarkLine(data)
+	marks, ascii := isMarkLine(data), true
 	for i := 0; i < len(data); {
 		// Printable ASCII and line breaks, the bulk of any manifest,
 		// eight bytes at a time; the byte after them is read too, for
@@ -57,7 +56,7 @@ func checkCharacters(data []byte) (line int, msg string, marks bool) {
 		c := data[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\n' && c != '\t' && c != '\r' || c == 0x7f {
-				return lineAt(data, i), fmt.Sprintf("control character %U is not allowed in YAML or JSON input (is this a binary file?)", c), marks
+				return lineAt(data, i), fmt.Sprintf("control character %U is not allowed in YAML or JSON input (is this a binary file?)", c), textInfo{}
 			}
 			if c == '\n' && !marks {
 				marks = isMarkLine(data[i+1:])
@@ -65,16 +64,27 @@ func checkCharacters(data []byte) (line int, msg string, marks bool) {
 			i++
 			continue
 		}
+		ascii = false
 		r, size := utf8.DecodeRune(data[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			return lineAt(data, i), fmt.Sprintf("invalid UTF-8 (byte 0x%02x): YAML and JSON input must be UTF-8 text", c), marks
+			return lineAt(data, i), fmt.Sprintf("invalid UTF-8 (byte 0x%02x): YAML and JSON input must be UTF-8 text", c), textInfo{}
 		case (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff:
-			return lineAt(data, i), fmt.Sprintf("control character %U is not allowed in YAML or JSON input", r), marks
+			return lineAt(data, i), fmt.Sprintf("control character %U is not allowed in YAML or JSON input", r), textInfo{}
 		}
 		i += size
 	}
-	return 0, "", marks
+	return 0, "", textInfo{marks: marks, ascii: ascii}
+}
+
+// textInfo is what checkCharacters learnt about valid input.
+type textInfo struct {
+	// marks: a line starts with "---" or '%'; without such a line the
+	// input is one document (documents).
+	marks bool
+	// ascii: every byte is ASCII, so no part of the input has the
+	// characters hasYAMLBreaks looks for.
+	ascii bool
 }
 
 // isMarkLine reports whether the line at the start of data starts with

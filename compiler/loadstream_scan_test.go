@@ -56,15 +56,23 @@ func lineLeadsByLine(data []byte) bool {
 func compareScans(t *testing.T, data []byte) {
 	t.Helper()
 	wantLine, wantMsg := checkCharactersByByte(data)
-	gotLine, gotMsg, marks := checkCharacters(data)
+	gotLine, gotMsg, info := checkCharacters(data)
+	marks := info.marks
 	if diff := cmp.Diff(fmt.Sprint(wantLine, wantMsg), fmt.Sprint(gotLine, gotMsg)); diff != "" {
 		t.Errorf("checkCharacters(%q) (-by byte +fast):\n%s", data, diff)
 	}
 	if gotMsg != "" {
 		return // documents is not called
 	}
-	if marks != lineLeadsByLine(data) && !bytes.HasPrefix(data, []byte{0xfe, 0xff}) && !bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+	utf16 := bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe})
+	if marks != lineLeadsByLine(data) && !utf16 {
 		t.Errorf("checkCharacters(%q): marks %v, want %v", data, marks, !marks)
+	}
+	if ascii := !bytes.ContainsFunc(data, func(r rune) bool { return r >= utf8.RuneSelf }); info.ascii != ascii && !utf16 {
+		t.Errorf("checkCharacters(%q): ascii %v, want %v", data, info.ascii, ascii)
+	}
+	if info.ascii && hasYAMLBreaks(data) {
+		t.Errorf("checkCharacters(%q): ascii, but hasYAMLBreaks", data)
 	}
 	if diff := cmp.Diff(splitDocuments(data), documents(data, marks), cmp.AllowUnexported(document{})); diff != "" {
 		t.Errorf("documents(%q) (-splitDocuments +documents):\n%s", data, diff)
