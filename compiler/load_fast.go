@@ -76,14 +76,14 @@ func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
 	if len(t.nodes) == 0 || t.nodes[0].kind != fObject || len(t.nodes) > maxObjectNodes/4 || l.total < len(t.nodes) {
 		return false
 	}
-	apiVersion, kind := t.topString("apiVersion"), t.topString("kind")
+	apiVersion, kind := t.topText("apiVersion"), t.topText("kind")
 	pos := Pos{File: file, Line: rootLine}
 	f.dec.t = t
 	m := l.mark()
 	l.badPaths = l.badPaths[:0]
 	f.noLoc.file = file
-	switch apiVersion + "/" + kind {
-	case "v1/Service":
+	switch {
+	case isTypeName(apiVersion, kind, "v1/Service"):
 		svc := new(v1.Service)
 		if !f.dec.decode(svc) {
 			return false
@@ -95,7 +95,7 @@ func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
 		}
 		l.snap.Services = append(l.snap.Services, &Service{Obj: svc, Pos: pos})
 		l.notePositionsFast(&svc.ObjectMeta, rootLine, servicePositions(svc, nil))
-	case "discovery.k8s.io/v1/EndpointSlice":
+	case isTypeName(apiVersion, kind, "discovery.k8s.io/v1/EndpointSlice"):
 		es := new(discovery.EndpointSlice)
 		if !f.dec.decode(es) {
 			return false
@@ -366,14 +366,22 @@ func (l *loader) changed(m loaderMark) bool {
 	return len(l.errs) != m.errs || len(l.warns) != m.warns || l.dropped != m.dropped
 }
 
-// topString returns the root object's string value for key, or "".
-func (t *ftree) topString(key string) string {
+// topText returns the root object's string value for key (unescaped
+// strings only), or nil.
+func (t *ftree) topText(key string) []byte {
 	ki := t.member(0, key)
 	if ki < 0 {
-		return ""
+		return nil
 	}
 	if vn := &t.nodes[t.nodes[ki].skip]; vn.kind == fString && !vn.esc {
-		return string(t.data[vn.start:vn.end])
+		return t.data[vn.start:vn.end]
 	}
-	return ""
+	return nil
+}
+
+// isTypeName reports whether apiVersion + "/" + kind is name, as the
+// full path compares them (load.go), without building the string.
+func isTypeName(apiVersion, kind []byte, name string) bool {
+	n := len(apiVersion)
+	return n+1+len(kind) == len(name) && string(apiVersion) == name[:n] && name[n] == '/' && string(kind) == name[n+1:]
 }
