@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
@@ -393,11 +392,11 @@ func validateServiceCIDR(l *loader, sc *serviceCIDR, loc *locator) bool {
 func servicePositions(svc *v1.Service, loc *locator) []string {
 	var fs []string
 	for i := range svc.Spec.ClusterIPs {
-		fs = append(fs, "spec.clusterIPs["+strconv.Itoa(i)+"]")
+		fs = append(fs, clusterIPsField(i))
 	}
 	for i, p := range svc.Spec.Ports {
 		if p.NodePort != 0 {
-			fs = append(fs, "spec.ports["+strconv.Itoa(i)+"].nodePort")
+			fs = append(fs, nodePortField(i))
 		}
 	}
 	if svc.Spec.HealthCheckNodePort != 0 {
@@ -412,57 +411,72 @@ func servicePositions(svc *v1.Service, loc *locator) []string {
 // API server's allocators never hand out twice. Each finding is reported
 // at the later object, naming where the first one is.
 func checkDuplicates(l *loader) {
-	seen := map[string]Pos{}
+	// Keys and messages are built only for what is reported: this runs
+	// over every object of a big cluster.
+	type objectKey struct{ kind, ns, name string }
+	seen := map[objectKey]Pos{}
 	check := func(kind string, m *metav1.ObjectMeta, pos Pos) {
-		key := kind + " " + m.Namespace + "/" + m.Name
-		if m.Namespace == "" && (kind == "Node") {
-			key = kind + " " + m.Name
-		}
+		k := objectKey{kind, m.Namespace, m.Name}
 		at := l.posOf(m, "metadata.name", pos)
-		if first, ok := seen[key]; ok {
+		if first, ok := seen[k]; ok {
+			key := kind + " " + m.Namespace + "/" + m.Name
+			if m.Namespace == "" && (kind == "Node") {
+				key = kind + " " + m.Name
+			}
 			l.errorf(at, key, "metadata.name", "Duplicate value: %q: already defined at %s", m.Name, first)
 			return
 		}
-		seen[key] = at
+		seen[k] = at
 	}
 	type owner struct {
-		svc   string
-		field string
-		pos   Pos
+		ns, name string // the Service
+		field    string
+		pos      Pos
 	}
-	taken := map[string]owner{} // "ip 10.96.0.1" or "port 30080"
-	claim := func(key, what string, o owner) {
+	// A claim is of a cluster IP or (ip not valid) of a node port.
+	type claimKey struct {
+		ip   netip.Addr
+		port int32
+	}
+	taken := map[claimKey]owner{}
+	claim := func(key claimKey, o owner) {
 		first, ok := taken[key]
-		switch {
-		case !ok:
+		if !ok {
 			taken[key] = o
-		case first.svc != o.svc:
-			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s is also %s of Service %s (%s): the API server allocates each one once", what, first.field, first.svc, first.pos)
-		case first.field != o.field && !strings.HasPrefix(key, "port ") || first.field == "spec.healthCheckNodePort" || o.field == "spec.healthCheckNodePort":
+			return
+		}
+		what := "node port " + strconv.Itoa(int(key.port))
+		if key.ip.IsValid() {
+			what = "cluster IP " + key.ip.String()
+		}
+		svc, firstSvc := o.ns+"/"+o.name, first.ns+"/"+first.name
+		switch {
+		case svc != firstSvc:
+			l.errorf(o.pos, "Service "+svc, o.field, "Duplicate value: %s is also %s of Service %s (%s): the API server allocates each one once", what, first.field, firstSvc, first.pos)
+		case first.field != o.field && key.ip.IsValid() || first.field == "spec.healthCheckNodePort" || o.field == "spec.healthCheckNodePort":
 			// one Service may use one node port for several protocols,
 			// but not as its health check node port too
-			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s is also %s", what, first.field)
+			l.errorf(o.pos, "Service "+svc, o.field, "Duplicate value: %s is also %s", what, first.field)
 		}
 	}
 	for _, s := range l.snap.Services {
 		svc := s.Obj
 		check("Service", &svc.ObjectMeta, s.Pos)
-		name := svc.Namespace + "/" + svc.Name
 		for i, ip := range svc.Spec.ClusterIPs {
 			if a, ok := ParseIPSloppy(ip); ok {
-				f := "spec.clusterIPs[" + strconv.Itoa(i) + "]"
-				claim("ip "+a.String(), "cluster IP "+a.String(), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
+				f := clusterIPsField(i)
+				claim(claimKey{ip: a}, owner{svc.Namespace, svc.Name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 			}
 		}
 		for i, p := range svc.Spec.Ports {
 			if p.NodePort != 0 {
-				f := "spec.ports[" + strconv.Itoa(i) + "].nodePort"
-				claim("port "+strconv.Itoa(int(p.NodePort)), "node port "+strconv.Itoa(int(p.NodePort)), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
+				f := nodePortField(i)
+				claim(claimKey{port: p.NodePort}, owner{svc.Namespace, svc.Name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 			}
 		}
 		if hc := svc.Spec.HealthCheckNodePort; hc != 0 {
 			f := "spec.healthCheckNodePort"
-			claim("port "+strconv.Itoa(int(hc)), "node port "+strconv.Itoa(int(hc)), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
+			claim(claimKey{port: hc}, owner{svc.Namespace, svc.Name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 		}
 	}
 	for _, s := range l.snap.Slices {
@@ -476,4 +490,23 @@ func checkDuplicates(l *loader) {
 	for _, n := range l.snap.Nodes {
 		check("Node", &n.Obj.ObjectMeta, n.Pos)
 	}
+}
+
+// clusterIPsField is "spec.clusterIPs[i]".
+func clusterIPsField(i int) string {
+	switch i {
+	case 0:
+		return "spec.clusterIPs[0]"
+	case 1:
+		return "spec.clusterIPs[1]"
+	}
+	return "spec.clusterIPs[" + strconv.Itoa(i) + "]"
+}
+
+// nodePortField is "spec.ports[i].nodePort".
+func nodePortField(i int) string {
+	if i == 0 {
+		return "spec.ports[0].nodePort"
+	}
+	return "spec.ports[" + strconv.Itoa(i) + "].nodePort"
 }
