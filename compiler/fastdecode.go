@@ -3,6 +3,7 @@ package compiler
 import (
 	"bytes"
 	"encoding"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -101,14 +102,23 @@ type jsonParser struct {
 }
 
 func (p *jsonParser) ws() {
-	for p.off < len(p.data) {
-		switch p.data[p.off] {
-		case ' ', '\t', '\n', '\r':
-			p.off++
+	d, i := p.data, p.off
+	for i < len(d) {
+		switch d[i] {
+		case ' ':
+			i++
+			// indentation: eight spaces at a time
+			for i+8 <= len(d) && binary.LittleEndian.Uint64(d[i:]) == ' '*ones {
+				i += 8
+			}
+		case '\t', '\n', '\r':
+			i++
 		default:
+			p.off = i
 			return
 		}
 	}
+	p.off = i
 }
 
 func (p *jsonParser) push(kind uint8, start int) int32 {
@@ -347,6 +357,26 @@ type fdecoder struct {
 	arena *stringArena
 	buf   []byte
 	slabs slabs
+	// strs is where the []string values are cut from (an endpoint's
+	// addresses: a million of one element each, in a big cluster).
+	strs []string
+}
+
+// strSlab is the number of strings cut from one array.
+const strSlab = 4096
+
+// stringSlice returns a []string of length and capacity n (appending
+// to it copies it) that shares an array with others.
+func (d *fdecoder) stringSlice(n int) []string {
+	if n == 0 || n > strSlab/8 {
+		return make([]string, n) // empty, but not nil, like []
+	}
+	if cap(d.strs)-len(d.strs) < n {
+		d.strs = make([]string, 0, strSlab)
+	}
+	k := len(d.strs)
+	d.strs = d.strs[:k+n]
+	return d.strs[k : k+n : k+n]
 }
 
 // slabs hands out pointers to fresh values of small scalar types, cut
@@ -457,6 +487,9 @@ func buildDecoder(t reflect.Type) decFn {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return giveUp // base64 in JSON
+		}
+		if t == reflect.TypeFor[[]string]() {
+			return decStringSlice
 		}
 		elem := decoderFor(t.Elem())
 		return func(d *fdecoder, i int32, v reflect.Value) bool {
@@ -661,6 +694,33 @@ func decString(d *fdecoder, i int32, v reflect.Value) bool {
 		return false
 	}
 	v.SetString(s)
+	return true
+}
+
+// decStringSlice is the slice decoder (buildDecoder) for []string,
+// without reflection and with the slices from stringSlice.
+func decStringSlice(d *fdecoder, i int32, v reflect.Value) bool {
+	n := &d.t.nodes[i]
+	switch n.kind {
+	case fNull:
+		return true
+	case fArray:
+	default:
+		return false
+	}
+	s := d.stringSlice(int(n.n))
+	c := i + 1
+	for k := range s {
+		if d.t.nodes[c].kind != fNull { // null leaves "", as decString does
+			str, ok := d.str(c)
+			if !ok {
+				return false
+			}
+			s[k] = str
+		}
+		c = d.t.nodes[c].skip
+	}
+	*v.Addr().Interface().(*[]string) = s
 	return true
 }
 

@@ -230,6 +230,8 @@ type loader struct {
 	badPaths []string
 	// fast is the fast path's state (load_fast.go).
 	fast *fastState
+	// ascii is set while reading a source that is all ASCII.
+	ascii bool
 	// fieldPos keeps, for each object loaded, where the fields that
 	// checkDuplicates compares across objects are (the node tree is
 	// dropped after each object).
@@ -345,11 +347,14 @@ func (l *loader) warnf(pos Pos, object, field, format string, args ...any) {
 // document item by item where it can (loadstream.go), so that the
 // memory a file takes stays in proportion to its largest object.
 func (l *loader) source(s Source) {
-	if line, msg := checkCharacters(s.Data); msg != "" {
+	line, msg, info := checkCharacters(s.Data)
+	if msg != "" {
 		l.errorf(Pos{File: s.Name, Line: line}, "", "", "%s", msg)
 		return
 	}
-	for _, d := range splitDocuments(s.Data) {
+	l.ascii = info.ascii
+	defer func() { l.ascii = false }()
+	for _, d := range documents(s.Data, info.marks) {
 		l.document(s.Name, d)
 	}
 }

@@ -47,7 +47,7 @@ func (l *loader) fastObject(file string, data []byte, line int) bool {
 		return false
 	}
 	l.initFast()
-	if len(data) > maxObjectBytes/4 || hasYAMLBreaks(data) {
+	if len(data) > maxObjectBytes/4 || l.yamlBreaks(data) {
 		return false // the full path has the size limits
 	}
 	t := &l.fast.tree
@@ -76,14 +76,14 @@ func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
 	if len(t.nodes) == 0 || t.nodes[0].kind != fObject || len(t.nodes) > maxObjectNodes/4 || l.total < len(t.nodes) {
 		return false
 	}
-	apiVersion, kind := t.topString("apiVersion"), t.topString("kind")
+	apiVersion, kind := t.topText("apiVersion"), t.topText("kind")
 	pos := Pos{File: file, Line: rootLine}
 	f.dec.t = t
 	m := l.mark()
 	l.badPaths = l.badPaths[:0]
 	f.noLoc.file = file
-	switch apiVersion + "/" + kind {
-	case "v1/Service":
+	switch {
+	case isTypeName(apiVersion, kind, "v1/Service"):
 		svc := new(v1.Service)
 		if !f.dec.decode(svc) {
 			return false
@@ -95,7 +95,7 @@ func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
 		}
 		l.snap.Services = append(l.snap.Services, &Service{Obj: svc, Pos: pos})
 		l.notePositionsFast(&svc.ObjectMeta, rootLine, servicePositions(svc, nil))
-	case "discovery.k8s.io/v1/EndpointSlice":
+	case isTypeName(apiVersion, kind, "discovery.k8s.io/v1/EndpointSlice"):
 		es := new(discovery.EndpointSlice)
 		if !f.dec.decode(es) {
 			return false
@@ -115,6 +115,12 @@ func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
 	return true
 }
 
+// yamlBreaks is hasYAMLBreaks(data) for data of the source being read,
+// without a search when the source is all ASCII.
+func (l *loader) yamlBreaks(data []byte) bool {
+	return !l.ascii && hasYAMLBreaks(data)
+}
+
 func (l *loader) initFast() {
 	if l.fast == nil {
 		l.fast = &fastState{}
@@ -129,7 +135,7 @@ func (l *loader) initFast() {
 // of the loading time of a big List. It reports false, with nothing
 // recorded, if the document is anything but a well-formed JSON object.
 func (l *loader) fastJSONList(file string, d document) bool {
-	if fastOff || len(d.data) >= 1<<31-1 || hasYAMLBreaks(d.data) {
+	if fastOff || len(d.data) >= 1<<31-1 || l.yamlBreaks(d.data) {
 		return false
 	}
 	l.initFast()
@@ -360,14 +366,22 @@ func (l *loader) changed(m loaderMark) bool {
 	return len(l.errs) != m.errs || len(l.warns) != m.warns || l.dropped != m.dropped
 }
 
-// topString returns the root object's string value for key, or "".
-func (t *ftree) topString(key string) string {
+// topText returns the root object's string value for key (unescaped
+// strings only), or nil.
+func (t *ftree) topText(key string) []byte {
 	ki := t.member(0, key)
 	if ki < 0 {
-		return ""
+		return nil
 	}
 	if vn := &t.nodes[t.nodes[ki].skip]; vn.kind == fString && !vn.esc {
-		return string(t.data[vn.start:vn.end])
+		return t.data[vn.start:vn.end]
 	}
-	return ""
+	return nil
+}
+
+// isTypeName reports whether apiVersion + "/" + kind is name, as the
+// full path compares them (load.go), without building the string.
+func isTypeName(apiVersion, kind []byte, name string) bool {
+	n := len(apiVersion)
+	return n+1+len(kind) == len(name) && string(apiVersion) == name[:n] && name[n] == '/' && string(kind) == name[n+1:]
 }

@@ -158,6 +158,16 @@ func TestLoadDiagnostics(t *testing.T) {
 				"in.yaml:9: Service default/b: spec.ports[0].nodePort: Duplicate value: node port 30001 is also spec.ports[0].nodePort of Service default/a (in.yaml:4): the API server allocates each one once",
 			},
 		},
+		{
+			// One Service may use a node port for two protocols, but not
+			// as its health check node port as well.
+			name: "a service's own node ports",
+			input: "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30001, clusterIP: 10.96.0.1,\n" +
+				"  ports: [{name: t, port: 80, nodePort: 30001}, {name: u, port: 80, nodePort: 30001, protocol: UDP}]}\n",
+			errs: []string{
+				"in.yaml:4: Service default/a: spec.healthCheckNodePort: Duplicate value: node port 30001 is also spec.ports[0].nodePort",
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

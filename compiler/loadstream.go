@@ -2,10 +2,12 @@ package compiler
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -26,43 +28,119 @@ type document struct {
 // stream (control characters other than tab, newline and carriage
 // return; invalid UTF-8), so that the error can name its line: yaml.v3
 // reports these without one. Input starting with a UTF-16 byte order
-// mark is left to yaml.v3.
-func checkCharacters(data []byte) (line int, msg string) {
+// mark is left to yaml.v3. Along the way it notes what else the loader
+// may skip (textInfo).
+func checkCharacters(data []byte) (line int, msg string, info textInfo) {
 	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
-		return 0, ""
+		return 0, "", textInfo{marks: true}
 	}
-	line = 1
+	marks, ascii := isMarkLine(data), true
 	for i := 0; i < len(data); {
-		// Printable ASCII, the bulk of any manifest, in a tight loop.
-		start := i
-		for i < len(data) && data[i] >= 0x20 && data[i] < 0x7f {
-			i++
+		// Printable ASCII and line breaks, the bulk of any manifest,
+		// eight bytes at a time; the byte after them is read too, for
+		// the marks.
+		for i+8 < len(data) {
+			w := binary.LittleEndian.Uint64(data[i:])
+			nl, ok := plainText(w)
+			if !ok {
+				break
+			}
+			for m := nl & lineLeads(w>>8|uint64(data[i+8])<<56); m != 0 && !marks; m &= m - 1 {
+				marks = isMarkLine(data[i+bits.TrailingZeros64(m)/8+1:])
+			}
+			i += 8
 		}
-		if i > start || i == len(data) {
-			continue
+		if i == len(data) {
+			break
 		}
 		c := data[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '\n':
-				line++
-			case c == '\t' || c == '\r':
-			case c < 0x20 || c == 0x7f:
-				return line, fmt.Sprintf("control character %U is not allowed in YAML or JSON input (is this a binary file?)", c)
+			if c < 0x20 && c != '\n' && c != '\t' && c != '\r' || c == 0x7f {
+				return lineAt(data, i), fmt.Sprintf("control character %U is not allowed in YAML or JSON input (is this a binary file?)", c), textInfo{}
+			}
+			if c == '\n' && !marks {
+				marks = isMarkLine(data[i+1:])
 			}
 			i++
 			continue
 		}
+		ascii = false
 		r, size := utf8.DecodeRune(data[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			return line, fmt.Sprintf("invalid UTF-8 (byte 0x%02x): YAML and JSON input must be UTF-8 text", c)
+			return lineAt(data, i), fmt.Sprintf("invalid UTF-8 (byte 0x%02x): YAML and JSON input must be UTF-8 text", c), textInfo{}
 		case (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff:
-			return line, fmt.Sprintf("control character %U is not allowed in YAML or JSON input", r)
+			return lineAt(data, i), fmt.Sprintf("control character %U is not allowed in YAML or JSON input", r), textInfo{}
 		}
 		i += size
 	}
-	return 0, ""
+	return 0, "", textInfo{marks: marks, ascii: ascii}
+}
+
+// textInfo is what checkCharacters learnt about valid input.
+type textInfo struct {
+	// marks: a line starts with "---" or '%'; without such a line the
+	// input is one document (documents).
+	marks bool
+	// ascii: every byte is ASCII, so no part of the input has the
+	// characters hasYAMLBreaks looks for.
+	ascii bool
+}
+
+// isMarkLine reports whether the line at the start of data starts with
+// "---" or '%': a document start or a directive, for splitDocuments.
+func isMarkLine(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("---")) || bytes.HasPrefix(data, []byte("%"))
+}
+
+// lineAt is the line (counted from 1) of data[i].
+func lineAt(data []byte, i int) int {
+	return 1 + bytes.Count(data[:i], []byte{'\n'})
+}
+
+// Constants of the tests on eight bytes at a time below. Each test works
+// on bytes of at most 0x7f (the high bit cleared: low7) and adds at most
+// 0x7f to each, so that no carry crosses from one byte into the next:
+// each byte's answer is exact.
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+	low7 = 0x7f7f7f7f7f7f7f7f
+)
+
+// plainText reports whether the eight bytes of w (one per byte, the
+// first lowest) are all printable ASCII (0x20-0x7e), tab, newline or
+// carriage return; nl has the high bit set in each byte that is a
+// newline.
+func plainText(w uint64) (nl uint64, ok bool) {
+	x := w & low7
+	control := ^(x + (0x80-0x20)*ones) & high // below 0x20
+	nl = ^((x ^ '\n'*ones) + low7) & high
+	tab := ^((x ^ '\t'*ones) + low7) & high
+	cr := ^((x ^ '\r'*ones) + low7) & high
+	del := ^((x ^ 0x7f*ones) + low7) & high
+	return nl, w&high|del|control&^(nl|tab|cr) == 0
+}
+
+// lineLeads has the high bit set in each byte of w that is '-' or '%'
+// (or one of those plus 0x80: isMarkLine tells).
+func lineLeads(w uint64) uint64 {
+	x := w & low7
+	return ^((x^'-'*ones)+low7)&high | ^((x^'%'*ones)+low7)&high
+}
+
+// documents cuts data into its documents; marks is what checkCharacters
+// said about it.
+func documents(data []byte, marks bool) []document {
+	if !marks {
+		// no line starts a document or holds a directive: the common
+		// case of one object or List per file, JSON above all
+		if len(data) == 0 {
+			return nil
+		}
+		return []document{{data: data, line: 1}}
+	}
+	return splitDocuments(data)
 }
 
 // splitDocuments cuts a YAML stream before each line that starts a

@@ -111,27 +111,47 @@ func (lc *locator) posField(p string) Pos {
 // validateMeta checks metadata as the API server does
 // (ValidateObjectMeta), except that a label value's error is reported
 // under its key, where the input has it; an empty namespace is reported
-// by the caller.
-func validateMeta(m *metav1.ObjectMeta, nameFn apimachineryvalidation.ValidateNameFunc) field.ErrorList {
+// by the caller. Paths are built only for what is wrong: this runs for
+// every object of a big cluster.
+func validateMeta(m *metav1.ObjectMeta, nameFn nameFunc) field.ErrorList {
 	var errs field.ErrorList
-	mp := field.NewPath("metadata")
 	if m.Name == "" {
-		errs = append(errs, field.Required(mp.Child("name"), "name or generateName is required"))
+		errs = append(errs, field.Required(field.NewPath("metadata", "name"), "name or generateName is required"))
 	} else {
-		for _, msg := range nameFn(m.Name, false) {
-			errs = append(errs, field.Invalid(mp.Child("name"), m.Name, msg))
+		for _, msg := range nameFn(m.Name) {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), m.Name, msg))
 		}
 	}
 	if m.Namespace != "" {
-		for _, msg := range apimachineryvalidation.ValidateNamespaceName(m.Namespace, false) {
-			errs = append(errs, field.Invalid(mp.Child("namespace"), m.Namespace, msg))
+		for _, msg := range nameIsDNSLabel(m.Namespace) {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "namespace"), m.Namespace, msg))
 		}
 	}
-	errs = append(errs, labelErrors(m.Labels, mp.Child("labels"))...)
-	errs = append(errs, apimachineryvalidation.ValidateAnnotations(m.Annotations, mp.Child("annotations"))...)
-	errs = append(errs, apimachineryvalidation.ValidateOwnerReferences(m.OwnerReferences, mp.Child("ownerReferences"))...)
-	errs = append(errs, apimachineryvalidation.ValidateFinalizers(m.Finalizers, mp.Child("finalizers"))...)
+	if !labelsValid(m.Labels) {
+		errs = append(errs, labelErrors(m.Labels, field.NewPath("metadata", "labels"))...)
+	}
+	// Each of these finds nothing to say about an empty list.
+	if len(m.Annotations) > 0 {
+		errs = append(errs, apimachineryvalidation.ValidateAnnotations(m.Annotations, field.NewPath("metadata", "annotations"))...)
+	}
+	if len(m.OwnerReferences) > 0 {
+		errs = append(errs, apimachineryvalidation.ValidateOwnerReferences(m.OwnerReferences, field.NewPath("metadata", "ownerReferences"))...)
+	}
+	if len(m.Finalizers) > 0 {
+		errs = append(errs, apimachineryvalidation.ValidateFinalizers(m.Finalizers, field.NewPath("metadata", "finalizers"))...)
+	}
 	return errs
+}
+
+// labelsValid reports whether labelErrors finds nothing in labels,
+// without the sorting and the paths that reporting needs.
+func labelsValid(labels map[string]string) bool {
+	for k, v := range labels {
+		if !isQualifiedName(k) || !isLabelValue(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // labelErrors checks label keys (qualified names) and values.
@@ -139,7 +159,7 @@ func labelErrors(labels map[string]string, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for _, k := range sortedKeys(labels) {
 		errs = append(errs, metav1validation.ValidateLabelName(k, path)...)
-		for _, msg := range validation.IsValidLabelValue(labels[k]) {
+		for _, msg := range labelValueMsgs(labels[k]) {
 			errs = append(errs, field.Invalid(path.Key(k), labels[k], msg))
 		}
 	}
@@ -158,13 +178,18 @@ func sortedKeys(m map[string]string) []string {
 // validateService checks a defaulted Service as the API server would on
 // create; it reports whether the Service is valid.
 func validateService(l *loader, svc *v1.Service, loc *locator) bool {
-	obj := "Service " + svc.Namespace + "/" + svc.Name
-	errs := validateMeta(&svc.ObjectMeta, apimachineryvalidation.NameIsDNSLabel)
+	errs := validateMeta(&svc.ObjectMeta, nameIsDNSLabel)
 	errs = append(errs, serviceSpecErrors(svc, loc)...)
 	errs = append(errs, loadBalancerStatusErrors(svc)...)
+	var ws field.ErrorList
 	if len(errs) == 0 && len(l.badPaths) == 0 {
-		l.warn(loc, obj, serviceWarnings(svc, loc))
+		ws = serviceWarnings(svc, loc)
 	}
+	if len(errs) == 0 && len(ws) == 0 {
+		return true
+	}
+	obj := "Service " + svc.Namespace + "/" + svc.Name
+	l.warn(loc, obj, ws)
 	return l.report(loc, obj, errs)
 }
 
@@ -206,44 +231,43 @@ func needsHealthCheck(svc *v1.Service) bool {
 func serviceSpecErrors(svc *v1.Service, loc *locator) field.ErrorList {
 	var errs field.ErrorList
 	spec := &svc.Spec
-	sp := field.NewPath("spec")
 	if a, b := svc.Annotations[annotationTopologyMode], svc.Annotations[annotationTopologyHints]; a != "" && b != "" && a != b {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(annotationTopologyMode), a,
 			"must match annotations["+annotationTopologyHints+"] when both are specified"))
 	}
 	if !slices.Contains(serviceTypes, spec.Type) {
-		errs = append(errs, field.NotSupported(sp.Child("type"), spec.Type, serviceTypes))
+		errs = append(errs, field.NotSupported(specPath("type"), spec.Type, serviceTypes))
 	}
 	if len(spec.Ports) == 0 && !isHeadless(svc) && spec.Type != v1.ServiceTypeExternalName {
-		errs = append(errs, field.Required(sp.Child("ports"), ""))
+		errs = append(errs, field.Required(specPath("ports"), ""))
 	}
 	switch spec.Type {
 	case v1.ServiceTypeLoadBalancer, v1.ServiceTypeNodePort:
 		if isHeadless(svc) {
-			errs = append(errs, field.Invalid(sp.Child("clusterIPs").Index(0), spec.ClusterIPs[0],
+			errs = append(errs, field.Invalid(specPath("clusterIPs").Index(0), spec.ClusterIPs[0],
 				"may not be set to 'None' for "+string(spec.Type)+" services"))
 		}
 	case v1.ServiceTypeExternalName:
 		if spec.ClusterIP != "" || len(spec.ClusterIPs) > 0 {
-			errs = append(errs, field.Forbidden(sp.Child(clusterIPField(loc)), "may not be set for ExternalName services"))
+			errs = append(errs, field.Forbidden(specPath(clusterIPField(loc)), "may not be set for ExternalName services"))
 		}
 		if len(spec.IPFamilies) > 0 {
-			errs = append(errs, field.Forbidden(sp.Child("ipFamilies"), "may not be set for ExternalName services"))
+			errs = append(errs, field.Forbidden(specPath("ipFamilies"), "may not be set for ExternalName services"))
 		}
 		if spec.IPFamilyPolicy != nil {
-			errs = append(errs, field.Forbidden(sp.Child("ipFamilyPolicy"), "may not be set for ExternalName services"))
+			errs = append(errs, field.Forbidden(specPath("ipFamilyPolicy"), "may not be set for ExternalName services"))
 		}
 		if cname := strings.TrimSuffix(spec.ExternalName, "."); cname == "" {
-			errs = append(errs, field.Required(sp.Child("externalName"), ""))
+			errs = append(errs, field.Required(specPath("externalName"), ""))
 		} else {
-			for _, msg := range validation.IsDNS1123Subdomain(cname) {
-				errs = append(errs, field.Invalid(sp.Child("externalName"), cname, msg))
+			for _, msg := range dns1123SubdomainMsgs(cname) {
+				errs = append(errs, field.Invalid(specPath("externalName"), cname, msg))
 			}
 		}
 	}
 	errs = append(errs, servicePortErrors(svc)...)
-	if spec.Selector != nil {
-		errs = append(errs, labelErrors(spec.Selector, sp.Child("selector"))...)
+	if !labelsValid(spec.Selector) {
+		errs = append(errs, labelErrors(spec.Selector, specPath("selector"))...)
 	}
 	switch spec.SessionAffinity {
 	case v1.ServiceAffinityNone:
@@ -251,28 +275,30 @@ func serviceSpecErrors(svc *v1.Service, loc *locator) field.ErrorList {
 		// defaultService filled in the timeout when it was missing
 		t := *spec.SessionAffinityConfig.ClientIP.TimeoutSeconds
 		if t <= 0 || t > maxClientIPAffinitySeconds {
-			errs = append(errs, field.Invalid(sp.Child("sessionAffinityConfig", "clientIP", "timeoutSeconds"), t,
+			errs = append(errs, field.Invalid(specPath("sessionAffinityConfig", "clientIP", "timeoutSeconds"), t,
 				fmt.Sprintf("must be greater than 0 and less than %d", maxClientIPAffinitySeconds)))
 		}
 	default:
-		errs = append(errs, field.NotSupported(sp.Child("sessionAffinity"), spec.SessionAffinity, affinities))
+		errs = append(errs, field.NotSupported(specPath("sessionAffinity"), spec.SessionAffinity, affinities))
 	}
 	if spec.Type != v1.ServiceTypeExternalName {
 		errs = append(errs, clusterIPErrors(svc, loc)...)
 	}
 	for i, ip := range spec.ExternalIPs {
-		errs = append(errs, endpointIPErrors(sp.Child("externalIPs").Index(i), ip, false)...)
+		if !endpointIPValid(ip) {
+			errs = append(errs, endpointIPErrors(specPath("externalIPs").Index(i), ip, false)...)
+		}
 	}
 	errs = append(errs, sourceRangeErrors(svc)...)
 	if spec.AllocateLoadBalancerNodePorts != nil && spec.Type != v1.ServiceTypeLoadBalancer {
-		errs = append(errs, field.Forbidden(sp.Child("allocateLoadBalancerNodePorts"), "may only be used when `type` is 'LoadBalancer'"))
+		errs = append(errs, field.Forbidden(specPath("allocateLoadBalancerNodePorts"), "may only be used when `type` is 'LoadBalancer'"))
 	}
 	if c := spec.LoadBalancerClass; c != nil {
 		if spec.Type != v1.ServiceTypeLoadBalancer {
-			errs = append(errs, field.Forbidden(sp.Child("loadBalancerClass"), "may only be used when service type is 'LoadBalancer'"))
+			errs = append(errs, field.Forbidden(specPath("loadBalancerClass"), "may only be used when service type is 'LoadBalancer'"))
 		} else {
-			for _, msg := range validation.IsQualifiedName(*c) {
-				errs = append(errs, field.Invalid(sp.Child("loadBalancerClass"), *c, msg))
+			for _, msg := range qualifiedNameMsgs(*c) {
+				errs = append(errs, field.Invalid(specPath("loadBalancerClass"), *c, msg))
 			}
 		}
 	}
@@ -289,10 +315,30 @@ func clusterIPField(loc *locator) string {
 	return "clusterIPs"
 }
 
+// clusterIPPath is the path of cluster IP i as the user wrote it:
+// spec.clusterIP (see clusterIPField) or spec.clusterIPs[i].
+func clusterIPPath(loc *locator, i int) *field.Path {
+	if f := clusterIPField(loc); f == "clusterIP" {
+		return specPath(f)
+	}
+	return specPath("clusterIPs").Index(i)
+}
+
+// specPath is the path spec.<names...>; validation builds paths only
+// for what it reports.
+func specPath(names ...string) *field.Path { return field.NewPath("spec", names...) }
+
+// standardIP reports, cheaply, that ipWarnings has nothing to say about
+// s: netip reads it, as an address that is not IPv4-mapped IPv6.
+func standardIP(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && !a.Is4In6()
+}
+
 func servicePortErrors(svc *v1.Service) field.ErrorList {
 	var errs field.ErrorList
 	spec := &svc.Spec
-	pp := field.NewPath("spec", "ports")
+	portPath := func(i int) *field.Path { return specPath("ports").Index(i) }
 	names := map[string]bool{}
 	type portKey struct {
 		port  int32
@@ -301,47 +347,48 @@ func servicePortErrors(svc *v1.Service) field.ErrorList {
 	ports, nodePorts := map[portKey]bool{}, map[portKey]bool{}
 	for i := range spec.Ports {
 		p := &spec.Ports[i]
-		path := pp.Index(i)
 		switch {
 		case p.Name == "" && len(spec.Ports) > 1:
-			errs = append(errs, field.Required(path.Child("name"), ""))
+			errs = append(errs, field.Required(portPath(i).Child("name"), ""))
 		case p.Name != "":
-			for _, msg := range validation.IsDNS1123Label(p.Name) {
-				errs = append(errs, field.Invalid(path.Child("name"), p.Name, msg))
+			for _, msg := range dns1123LabelMsgs(p.Name) {
+				errs = append(errs, field.Invalid(portPath(i).Child("name"), p.Name, msg))
 			}
 			if names[p.Name] {
-				errs = append(errs, field.Duplicate(path.Child("name"), p.Name))
+				errs = append(errs, field.Duplicate(portPath(i).Child("name"), p.Name))
 			}
 			names[p.Name] = true
 		}
 		for _, msg := range validation.IsValidPortNum(int(p.Port)) {
-			errs = append(errs, field.Invalid(path.Child("port"), p.Port, msg))
+			errs = append(errs, field.Invalid(portPath(i).Child("port"), p.Port, msg))
 		}
 		if !slices.Contains(protocols, p.Protocol) {
-			errs = append(errs, field.NotSupported(path.Child("protocol"), p.Protocol, protocols))
+			errs = append(errs, field.NotSupported(portPath(i).Child("protocol"), p.Protocol, protocols))
 		}
-		errs = append(errs, portNumOrNameErrors(p.TargetPort, path.Child("targetPort"))...)
+		if !portNumOrNameValid(p.TargetPort) {
+			errs = append(errs, portNumOrNameErrors(p.TargetPort, portPath(i).Child("targetPort"))...)
+		}
 		if p.AppProtocol != nil {
-			for _, msg := range validation.IsQualifiedName(*p.AppProtocol) {
-				errs = append(errs, field.Invalid(path.Child("appProtocol"), *p.AppProtocol, msg))
+			for _, msg := range qualifiedNameMsgs(*p.AppProtocol) {
+				errs = append(errs, field.Invalid(portPath(i).Child("appProtocol"), *p.AppProtocol, msg))
 			}
 		}
 		if p.NodePort != 0 {
 			if spec.Type == v1.ServiceTypeClusterIP {
-				errs = append(errs, field.Forbidden(path.Child("nodePort"), "may not be used when `type` is 'ClusterIP'"))
+				errs = append(errs, field.Forbidden(portPath(i).Child("nodePort"), "may not be used when `type` is 'ClusterIP'"))
 			}
 			for _, msg := range validation.IsValidPortNum(int(p.NodePort)) {
-				errs = append(errs, field.Invalid(path.Child("nodePort"), p.NodePort, msg))
+				errs = append(errs, field.Invalid(portPath(i).Child("nodePort"), p.NodePort, msg))
 			}
 			k := portKey{p.NodePort, p.Protocol}
 			if nodePorts[k] {
-				errs = append(errs, field.Duplicate(path.Child("nodePort"), p.NodePort))
+				errs = append(errs, field.Duplicate(portPath(i).Child("nodePort"), p.NodePort))
 			}
 			nodePorts[k] = true
 		}
 		k := portKey{p.Port, p.Protocol}
 		if ports[k] && p.Port != 0 {
-			errs = append(errs, field.Duplicate(path, fmt.Sprintf("%d/%s", p.Port, p.Protocol)))
+			errs = append(errs, field.Duplicate(portPath(i), fmt.Sprintf("%d/%s", p.Port, p.Protocol)))
 		}
 		ports[k] = true
 	}
@@ -359,11 +406,24 @@ func portNumOrNameErrors(p intstr.IntOrString, path *field.Path) field.ErrorList
 			errs = append(errs, field.Invalid(path, p.IntVal, msg))
 		}
 	case p.Type == intstr.String && p.StrVal != "":
-		for _, msg := range validation.IsValidPortName(p.StrVal) {
+		for _, msg := range portNameMsgs(p.StrVal) {
 			errs = append(errs, field.Invalid(path, p.StrVal, msg))
 		}
 	}
 	return errs
+}
+
+// portNumOrNameValid reports, cheaply, that portNumOrNameErrors finds
+// nothing: an unset target port, a port number in range, or a valid
+// port name.
+func portNumOrNameValid(p intstr.IntOrString) bool {
+	switch p.Type {
+	case intstr.Int:
+		return p.IntVal >= 0 && p.IntVal <= 65535
+	case intstr.String:
+		return p.StrVal == "" || isPortName(p.StrVal)
+	}
+	return false
 }
 
 // clusterIPErrors follows ValidateServiceClusterIPsRelatedFields: valid
@@ -371,48 +431,43 @@ func portNumOrNameErrors(p intstr.IntOrString, path *field.Path) field.ErrorList
 func clusterIPErrors(svc *v1.Service, loc *locator) field.ErrorList {
 	var errs field.ErrorList
 	spec := &svc.Spec
-	sp := field.NewPath("spec")
-	ipsPath := sp.Child(clusterIPField(loc))
-	index := func(i int) *field.Path {
-		if ipsPath.String() == "spec.clusterIP" {
-			return ipsPath
-		}
-		return ipsPath.Index(i)
-	}
+	index := func(i int) *field.Path { return clusterIPPath(loc, i) }
 	if spec.ClusterIP != "" && (len(spec.ClusterIPs) == 0 || spec.ClusterIPs[0] != spec.ClusterIP) {
-		errs = append(errs, field.Invalid(sp.Child("clusterIPs"), spec.ClusterIPs, "first value must match `clusterIP`"))
+		errs = append(errs, field.Invalid(specPath("clusterIPs"), spec.ClusterIPs, "first value must match `clusterIP`"))
 	}
 	if spec.ClusterIP == "" && len(spec.ClusterIPs) > 0 {
-		errs = append(errs, field.Invalid(sp.Child("clusterIPs"), spec.ClusterIPs, "must be empty when `clusterIP` is not specified"))
+		errs = append(errs, field.Invalid(specPath("clusterIPs"), spec.ClusterIPs, "must be empty when `clusterIP` is not specified"))
 	}
 	seen := map[v1.IPFamily]bool{}
 	for i, f := range spec.IPFamilies {
 		if !slices.Contains(ipFamilies, f) {
-			errs = append(errs, field.NotSupported(sp.Child("ipFamilies").Index(i), f, ipFamilies))
+			errs = append(errs, field.NotSupported(specPath("ipFamilies").Index(i), f, ipFamilies))
 		}
 		if seen[f] {
-			errs = append(errs, field.Duplicate(sp.Child("ipFamilies").Index(i), f))
+			errs = append(errs, field.Duplicate(specPath("ipFamilies").Index(i), f))
 		}
 		seen[f] = true
 	}
 	if p := spec.IPFamilyPolicy; p != nil && !slices.Contains(familyPolicies, *p) {
-		errs = append(errs, field.NotSupported(sp.Child("ipFamilyPolicy"), *p, familyPolicies))
+		errs = append(errs, field.NotSupported(specPath("ipFamilyPolicy"), *p, familyPolicies))
 	}
 	invalid := false
 	for i, ip := range spec.ClusterIPs {
 		if i == 0 && ip == v1.ClusterIPNone {
 			if len(spec.ClusterIPs) > 1 {
 				invalid = true
-				errs = append(errs, field.Invalid(sp.Child("clusterIPs"), spec.ClusterIPs, "'None' must be the first and only value"))
+				errs = append(errs, field.Invalid(specPath("clusterIPs"), spec.ClusterIPs, "'None' must be the first and only value"))
 			}
 			continue
 		}
-		ipErrs := ipErrors(index(i), ip)
-		invalid = invalid || len(ipErrs) > 0
-		errs = append(errs, ipErrs...)
+		if _, ok := ParseIPSloppy(ip); ok && !strings.Contains(ip, "%") {
+			continue // ipErrors finds nothing
+		}
+		invalid = true
+		errs = append(errs, ipErrors(index(i), ip)...)
 	}
 	if len(spec.ClusterIPs) > 2 {
-		errs = append(errs, field.Invalid(sp.Child("clusterIPs"), spec.ClusterIPs, "may only hold up to 2 values"))
+		errs = append(errs, field.Invalid(specPath("clusterIPs"), spec.ClusterIPs, "may only hold up to 2 values"))
 	}
 	if invalid {
 		return errs
@@ -421,7 +476,7 @@ func clusterIPErrors(svc *v1.Service, loc *locator) field.ErrorList {
 		a, _ := ParseIPSloppy(spec.ClusterIPs[0])
 		b, _ := ParseIPSloppy(spec.ClusterIPs[1])
 		if a.Is4() == b.Is4() {
-			errs = append(errs, field.Invalid(sp.Child("clusterIPs"), spec.ClusterIPs, "may specify no more than one IP for each IP family"))
+			errs = append(errs, field.Invalid(specPath("clusterIPs"), spec.ClusterIPs, "may specify no more than one IP for each IP family"))
 		}
 	}
 	if !isHeadless(svc) {
@@ -439,7 +494,7 @@ func clusterIPErrors(svc *v1.Service, loc *locator) field.ErrorList {
 		}
 		if p := spec.IPFamilyPolicy; p != nil && *p == v1.IPFamilyPolicySingleStack && len(spec.ClusterIPs) > 1 {
 			// the allocator's rule (registry/core/service/storage/alloc.go)
-			errs = append(errs, field.Invalid(sp.Child("ipFamilyPolicy"), *p, "must be RequireDualStack or PreferDualStack when multiple cluster IPs are specified"))
+			errs = append(errs, field.Invalid(specPath("ipFamilyPolicy"), *p, "must be RequireDualStack or PreferDualStack when multiple cluster IPs are specified"))
 		}
 	}
 	return errs
@@ -468,6 +523,18 @@ func ipWarnings(path *field.Path, s string) field.ErrorList {
 		return field.ErrorList{field.Invalid(path, s, fmt.Sprintf("non-standard IP address: a Kubernetes v1.36 API server accepts it only in an object stored earlier; read as %q", ip.String()))}
 	}
 	return nil
+}
+
+// endpointIPValid reports, cheaply, that endpointIPErrors(path, s, false)
+// finds nothing: netip reads s as an address without a zone (which is
+// what ParseIPSloppy reads it as, unmapped) outside the refused ranges.
+func endpointIPValid(s string) bool {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return false
+	}
+	a = a.Unmap()
+	return !a.IsUnspecified() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsLinkLocalMulticast()
 }
 
 // endpointIPErrors is ValidateEndpointIP (used for endpoint addresses and,
@@ -544,28 +611,27 @@ func sourceRangeErrors(svc *v1.Service) field.ErrorList {
 func trafficPolicyErrors(svc *v1.Service) field.ErrorList {
 	var errs field.ErrorList
 	spec := &svc.Spec
-	sp := field.NewPath("spec")
 	if !externallyAccessible(svc) {
 		if spec.ExternalTrafficPolicy != "" {
-			errs = append(errs, field.Invalid(sp.Child("externalTrafficPolicy"), spec.ExternalTrafficPolicy, "may only be set for externally-accessible services"))
+			errs = append(errs, field.Invalid(specPath("externalTrafficPolicy"), spec.ExternalTrafficPolicy, "may only be set for externally-accessible services"))
 		}
 	} else if !slices.Contains(externalPolicies, spec.ExternalTrafficPolicy) {
-		errs = append(errs, field.NotSupported(sp.Child("externalTrafficPolicy"), spec.ExternalTrafficPolicy, externalPolicies))
+		errs = append(errs, field.NotSupported(specPath("externalTrafficPolicy"), spec.ExternalTrafficPolicy, externalPolicies))
 	}
 	switch {
 	case !needsHealthCheck(svc) && spec.HealthCheckNodePort != 0:
-		errs = append(errs, field.Invalid(sp.Child("healthCheckNodePort"), spec.HealthCheckNodePort,
+		errs = append(errs, field.Invalid(specPath("healthCheckNodePort"), spec.HealthCheckNodePort,
 			"may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"))
 	case needsHealthCheck(svc) && spec.HealthCheckNodePort != 0:
 		for _, msg := range validation.IsValidPortNum(int(spec.HealthCheckNodePort)) {
-			errs = append(errs, field.Invalid(sp.Child("healthCheckNodePort"), spec.HealthCheckNodePort, msg))
+			errs = append(errs, field.Invalid(specPath("healthCheckNodePort"), spec.HealthCheckNodePort, msg))
 		}
 	}
 	if p := spec.InternalTrafficPolicy; p != nil && !slices.Contains(internalPolicies, *p) {
-		errs = append(errs, field.NotSupported(sp.Child("internalTrafficPolicy"), *p, internalPolicies))
+		errs = append(errs, field.NotSupported(specPath("internalTrafficPolicy"), *p, internalPolicies))
 	}
 	if d := spec.TrafficDistribution; d != nil && !slices.Contains(distributions, *d) {
-		errs = append(errs, field.NotSupported(sp.Child("trafficDistribution"), *d, distributions))
+		errs = append(errs, field.NotSupported(specPath("trafficDistribution"), *d, distributions))
 	}
 	return errs
 }
@@ -573,16 +639,16 @@ func trafficPolicyErrors(svc *v1.Service) field.ErrorList {
 // loadBalancerStatusErrors follows ValidateLoadBalancerStatus.
 func loadBalancerStatusErrors(svc *v1.Service) field.ErrorList {
 	var errs field.ErrorList
-	path := field.NewPath("status", "loadBalancer", "ingress")
+	path := func() *field.Path { return field.NewPath("status", "loadBalancer", "ingress") }
 	ingress := svc.Status.LoadBalancer.Ingress
 	if svc.Spec.Type != v1.ServiceTypeLoadBalancer {
 		if len(ingress) > 0 {
-			errs = append(errs, field.Forbidden(path, "may only be used when `spec.type` is 'LoadBalancer'"))
+			errs = append(errs, field.Forbidden(path(), "may only be used when `spec.type` is 'LoadBalancer'"))
 		}
 		return errs
 	}
 	for i, ing := range ingress {
-		p := path.Index(i)
+		p := path().Index(i)
 		if ing.IP != "" {
 			errs = append(errs, ipErrors(p.Child("ip"), ing.IP)...)
 		}
@@ -595,7 +661,7 @@ func loadBalancerStatusErrors(svc *v1.Service) field.ErrorList {
 			errs = append(errs, field.NotSupported(p.Child("ipMode"), *ing.IPMode, ipModes))
 		}
 		if ing.Hostname != "" {
-			for _, msg := range validation.IsDNS1123Subdomain(ing.Hostname) {
+			for _, msg := range dns1123SubdomainMsgs(ing.Hostname) {
 				errs = append(errs, field.Invalid(p.Child("hostname"), ing.Hostname, msg))
 			}
 			if _, ok := ParseIPSloppy(ing.Hostname); ok {
@@ -623,43 +689,41 @@ const (
 func serviceWarnings(svc *v1.Service, loc *locator) field.ErrorList {
 	var ws field.ErrorList
 	spec := &svc.Spec
-	sp := field.NewPath("spec")
-	ipsPath := sp.Child(clusterIPField(loc))
 	for i, ip := range spec.ClusterIPs {
-		p := ipsPath
-		if ipsPath.String() != "spec.clusterIP" {
-			p = ipsPath.Index(i)
+		if !standardIP(ip) {
+			ws = append(ws, ipWarnings(clusterIPPath(loc, i), ip)...)
 		}
-		ws = append(ws, ipWarnings(p, ip)...)
 	}
 	for i, ip := range spec.ExternalIPs {
-		ws = append(ws, ipWarnings(sp.Child("externalIPs").Index(i), ip)...)
+		if !standardIP(ip) {
+			ws = append(ws, ipWarnings(specPath("externalIPs").Index(i), ip)...)
+		}
 	}
 	for i, r := range spec.LoadBalancerSourceRanges {
-		ws = append(ws, cidrWarnings(sp.Child("loadBalancerSourceRanges").Index(i), strings.TrimSpace(r))...)
+		ws = append(ws, cidrWarnings(specPath("loadBalancerSourceRanges").Index(i), strings.TrimSpace(r))...)
 	}
 	for i, ing := range svc.Status.LoadBalancer.Ingress {
 		ws = append(ws, ipWarnings(field.NewPath("status", "loadBalancer", "ingress").Index(i).Child("ip"), ing.IP)...)
 	}
 	if spec.Type != v1.ServiceTypeExternalName && spec.ClusterIP == "" {
-		ws = append(ws, field.Required(sp.Child("clusterIP"), "the API server would allocate one; kube-proxy ignores a Service without one, so nothing is compiled for it"))
+		ws = append(ws, field.Required(specPath("clusterIP"), "the API server would allocate one; kube-proxy ignores a Service without one, so nothing is compiled for it"))
 	}
 	allocates := spec.Type == v1.ServiceTypeNodePort ||
 		(spec.Type == v1.ServiceTypeLoadBalancer && (spec.AllocateLoadBalancerNodePorts == nil || *spec.AllocateLoadBalancerNodePorts))
 	for i, p := range spec.Ports {
-		path := sp.Child("ports").Index(i).Child("nodePort")
+		path := func() *field.Path { return specPath("ports").Index(i).Child("nodePort") }
 		switch {
 		case p.NodePort == 0 && allocates:
-			ws = append(ws, field.Required(path, "the API server would allocate one; no node port rules are compiled for this port"))
+			ws = append(ws, field.Required(path(), "the API server would allocate one; no node port rules are compiled for this port"))
 		case p.NodePort != 0 && (p.NodePort < defaultNodePortMin || p.NodePort > defaultNodePortMax) && p.NodePort > 0 && p.NodePort <= 65535:
-			ws = append(ws, field.Invalid(path, p.NodePort, fmt.Sprintf("outside the default --service-node-port-range %d-%d: valid only if the cluster's API server was started with a range that holds it", defaultNodePortMin, defaultNodePortMax)))
+			ws = append(ws, field.Invalid(path(), p.NodePort, fmt.Sprintf("outside the default --service-node-port-range %d-%d: valid only if the cluster's API server was started with a range that holds it", defaultNodePortMin, defaultNodePortMax)))
 		}
 	}
 	if needsHealthCheck(svc) && spec.HealthCheckNodePort == 0 {
-		ws = append(ws, field.Required(sp.Child("healthCheckNodePort"), "the API server would allocate one for a LoadBalancer Service with externalTrafficPolicy Local; no health check rule is compiled"))
+		ws = append(ws, field.Required(specPath("healthCheckNodePort"), "the API server would allocate one for a LoadBalancer Service with externalTrafficPolicy Local; no health check rule is compiled"))
 	}
 	if !isHeadless(svc) && spec.Type != v1.ServiceTypeExternalName && len(spec.IPFamilies) > len(spec.ClusterIPs) && len(spec.ClusterIPs) > 0 {
-		ws = append(ws, field.Required(sp.Child("clusterIPs").Index(len(spec.ClusterIPs)),
+		ws = append(ws, field.Required(specPath("clusterIPs").Index(len(spec.ClusterIPs)),
 			fmt.Sprintf("ipFamilies lists %s but the input has no cluster IP for it (the API server would allocate one): that family's proxier skips the Service", spec.IPFamilies[len(spec.ClusterIPs)])))
 	}
 	return ws

@@ -1,13 +1,12 @@
 package compiler
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -30,10 +29,10 @@ const (
 var addressTypes = []discovery.AddressType{discovery.AddressTypeFQDN, discovery.AddressTypeIPv4, discovery.AddressTypeIPv6}
 
 // validateSlice checks an EndpointSlice as the API server would; it
-// reports whether the slice is valid.
+// reports whether the slice is valid. Field paths are built only for
+// findings: a big cluster has millions of fields, nearly all valid.
 func validateSlice(l *loader, es *discovery.EndpointSlice, loc *locator) bool {
-	obj := "EndpointSlice " + es.Namespace + "/" + es.Name
-	errs := validateMeta(&es.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	errs := validateMeta(&es.ObjectMeta, nameIsDNSSubdomain)
 	switch {
 	case es.AddressType == "":
 		errs = append(errs, field.Required(field.NewPath("addressType"), ""))
@@ -41,106 +40,150 @@ func validateSlice(l *loader, es *discovery.EndpointSlice, loc *locator) bool {
 		errs = append(errs, field.NotSupported(field.NewPath("addressType"), es.AddressType, addressTypes))
 	}
 	errs = append(errs, slicePortErrors(es.Ports)...)
-	errs = append(errs, sliceEndpointErrors(es.Endpoints, es.AddressType)...)
+	epErrs, plain := sliceEndpointErrors(es.Endpoints, es.AddressType)
+	errs = append(errs, epErrs...)
 	var ws field.ErrorList
-	if es.AddressType == discovery.AddressTypeIPv4 && len(es.Endpoints) <= maxSliceEndpoints {
+	if es.AddressType == discovery.AddressTypeIPv4 && len(es.Endpoints) <= maxSliceEndpoints && !plain {
 		for i, ep := range es.Endpoints {
 			for j, a := range ep.Addresses {
-				ws = append(ws, ipWarnings(field.NewPath("endpoints").Index(i).Child("addresses").Index(j), a)...)
+				ws = append(ws, ipWarnings(addressPath(i, j), a)...)
 			}
 		}
 	}
+	if len(errs) == 0 && len(ws) == 0 {
+		return true
+	}
+	obj := "EndpointSlice " + es.Namespace + "/" + es.Name
 	if len(errs) == 0 && len(l.badPaths) == 0 {
 		l.warn(loc, obj, ws)
 	}
 	return l.report(loc, obj, errs)
 }
 
+// endpointPath is endpoints[i] of an EndpointSlice.
+func endpointPath(i int) *field.Path { return field.NewPath("endpoints").Index(i) }
+
+// addressPath is endpoints[i].addresses[j] of an EndpointSlice.
+func addressPath(i, j int) *field.Path { return endpointPath(i).Child("addresses").Index(j) }
+
 func slicePortErrors(ports []discovery.EndpointPort) field.ErrorList {
 	var errs field.ErrorList
-	path := field.NewPath("ports")
 	if len(ports) > maxSlicePorts {
-		return field.ErrorList{field.TooMany(path, len(ports), maxSlicePorts)}
+		return field.ErrorList{field.TooMany(field.NewPath("ports"), len(ports), maxSlicePorts)}
 	}
-	names := map[string]bool{}
+	portPath := func(i int, name string) *field.Path { return field.NewPath("ports").Index(i).Child(name) }
+	names := make(map[string]bool, len(ports))
 	for i, p := range ports {
-		pp := path.Index(i)
 		name := *p.Name // defaultSlice set it
 		if name != "" {
-			for _, msg := range validation.IsDNS1123Label(name) {
-				errs = append(errs, field.Invalid(pp.Child("name"), name, msg))
+			for _, msg := range dns1123LabelMsgs(name) {
+				errs = append(errs, field.Invalid(portPath(i, "name"), name, msg))
 			}
 		}
 		if names[name] {
-			errs = append(errs, field.Duplicate(pp.Child("name"), name))
+			errs = append(errs, field.Duplicate(portPath(i, "name"), name))
 		}
 		names[name] = true
 		if p.Protocol != nil && !slices.Contains(protocols, *p.Protocol) {
-			errs = append(errs, field.NotSupported(pp.Child("protocol"), *p.Protocol, protocols))
+			errs = append(errs, field.NotSupported(portPath(i, "protocol"), *p.Protocol, protocols))
 		}
 		if p.AppProtocol != nil {
-			for _, msg := range validation.IsQualifiedName(*p.AppProtocol) {
-				errs = append(errs, field.Invalid(pp.Child("appProtocol"), *p.AppProtocol, msg))
+			for _, msg := range qualifiedNameMsgs(*p.AppProtocol) {
+				errs = append(errs, field.Invalid(portPath(i, "appProtocol"), *p.AppProtocol, msg))
 			}
 		}
 		// The API server leaves the number unchecked; kube-proxy skips 0
 		// and would write any other value into its rules, where a number
 		// outside 1-65535 makes iptables-restore or nft fail.
 		if p.Port != nil && (*p.Port < 0 || *p.Port > maxEndpointPortNum) {
-			errs = append(errs, field.Invalid(pp.Child("port"), *p.Port, "must be between 0 (no port) and 65535, inclusive"))
+			errs = append(errs, field.Invalid(portPath(i, "port"), *p.Port, "must be between 0 (no port) and 65535, inclusive"))
 		}
 	}
 	return errs
 }
 
-func sliceEndpointErrors(eps []discovery.Endpoint, at discovery.AddressType) field.ErrorList {
-	path := field.NewPath("endpoints")
+// sliceEndpointErrors checks the endpoints of a slice of address type
+// at. plain reports that every address is in the standard form of its
+// type (plainAddress), so that ipWarnings has nothing to say about any.
+func sliceEndpointErrors(eps []discovery.Endpoint, at discovery.AddressType) (errs field.ErrorList, plain bool) {
 	if len(eps) > maxSliceEndpoints {
-		return field.ErrorList{field.TooMany(path, len(eps), maxSliceEndpoints)}
+		return field.ErrorList{field.TooMany(field.NewPath("endpoints"), len(eps), maxSliceEndpoints)}, false
 	}
-	var errs field.ErrorList
+	plain = true
 	for i := range eps {
 		ep := &eps[i]
-		ip := path.Index(i)
-		ap := ip.Child("addresses")
 		switch {
 		case len(ep.Addresses) == 0:
-			errs = append(errs, field.Required(ap, "must contain at least 1 address"))
+			errs = append(errs, field.Required(endpointPath(i).Child("addresses"), "must contain at least 1 address"))
 		case len(ep.Addresses) > maxSliceAddresses:
-			errs = append(errs, field.TooMany(ap, len(ep.Addresses), maxSliceAddresses))
+			errs = append(errs, field.TooMany(endpointPath(i).Child("addresses"), len(ep.Addresses), maxSliceAddresses))
 		}
 		for j, a := range ep.Addresses {
 			if j >= maxSliceAddresses {
+				plain = false
 				break
 			}
-			errs = append(errs, sliceAddressErrors(ap.Index(j), a, at)...)
+			if plainAddress(a, at) {
+				continue
+			}
+			plain = false
+			errs = append(errs, sliceAddressErrors(addressPath(i, j), a, at)...)
 		}
 		if ep.NodeName != nil {
-			for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*ep.NodeName, false) {
-				errs = append(errs, field.Invalid(ip.Child("nodeName"), *ep.NodeName, msg))
+			for _, msg := range nameIsDNSSubdomain(*ep.NodeName) {
+				errs = append(errs, field.Invalid(endpointPath(i).Child("nodeName"), *ep.NodeName, msg))
 			}
 		}
 		if len(ep.DeprecatedTopology) > maxTopologyLabels {
-			errs = append(errs, field.TooMany(ip.Child("deprecatedTopology"), len(ep.DeprecatedTopology), maxTopologyLabels))
+			errs = append(errs, field.TooMany(endpointPath(i).Child("deprecatedTopology"), len(ep.DeprecatedTopology), maxTopologyLabels))
 		}
-		errs = append(errs, labelErrors(ep.DeprecatedTopology, ip.Child("deprecatedTopology"))...)
+		if !labelsValid(ep.DeprecatedTopology) {
+			errs = append(errs, labelErrors(ep.DeprecatedTopology, endpointPath(i).Child("deprecatedTopology"))...)
+		}
 		if ep.Hostname != nil {
-			for _, msg := range validation.IsDNS1123Label(*ep.Hostname) {
-				errs = append(errs, field.Invalid(ip.Child("hostname"), *ep.Hostname, msg))
+			for _, msg := range dns1123LabelMsgs(*ep.Hostname) {
+				errs = append(errs, field.Invalid(endpointPath(i).Child("hostname"), *ep.Hostname, msg))
 			}
 		}
 		if ep.Zone != nil {
 			// Not checked by the API server, but the zone comes from a
 			// Node's topology.kubernetes.io/zone label, a label value.
-			for _, msg := range validation.IsValidLabelValue(*ep.Zone) {
-				errs = append(errs, field.Invalid(ip.Child("zone"), *ep.Zone, msg))
+			for _, msg := range labelValueMsgs(*ep.Zone) {
+				errs = append(errs, field.Invalid(endpointPath(i).Child("zone"), *ep.Zone, msg))
 			}
 		}
 		if ep.Hints != nil {
-			errs = append(errs, hintErrors(ep.Hints, ip.Child("hints"))...)
+			errs = append(errs, hintErrors(ep.Hints, endpointPath(i).Child("hints"))...)
 		}
 	}
-	return errs
+	return errs, plain
+}
+
+// plainAddress reports, cheaply, that an address of an EndpointSlice of
+// type at is valid and in its standard form: sliceAddressErrors finds
+// nothing wrong with it, nor ipWarnings (for IPv4). It is an address
+// netip reads as one of the slice's family, in its canonical form for
+// IPv6, and of none of the ranges endpointIPErrors refuses. (netip and
+// ParseIPSloppy read such text as the same address.)
+func plainAddress(s string, at discovery.AddressType) bool {
+	var v6 bool
+	switch at {
+	case discovery.AddressTypeIPv4:
+	case discovery.AddressTypeIPv6:
+		v6 = true
+	default:
+		return false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Is4() == v6 || a.Is4In6() || a.Zone() != "" ||
+		a.IsUnspecified() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		return false
+	}
+	if v6 {
+		var buf [64]byte
+		return string(a.AppendTo(buf[:0])) == s
+	}
+	return true
 }
 
 // sliceAddressErrors checks one address of an EndpointSlice of the given
@@ -178,7 +221,7 @@ func hintErrors(h *discovery.EndpointHints, path *field.Path) field.ErrorList {
 			errs = append(errs, field.Duplicate(p, z.Name))
 		}
 		seen[z.Name] = true
-		for _, msg := range validation.IsValidLabelValue(z.Name) {
+		for _, msg := range labelValueMsgs(z.Name) {
 			errs = append(errs, field.Invalid(p, z.Name, msg))
 		}
 	}
@@ -193,7 +236,7 @@ func hintErrors(h *discovery.EndpointHints, path *field.Path) field.ErrorList {
 			errs = append(errs, field.Duplicate(p, n.Name))
 		}
 		seen[n.Name] = true
-		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(n.Name, false) {
+		for _, msg := range nameIsDNSSubdomain(n.Name) {
 			errs = append(errs, field.Invalid(p, n.Name, msg))
 		}
 	}
@@ -204,7 +247,7 @@ func hintErrors(h *discovery.EndpointHints, path *field.Path) field.ErrorList {
 // would (ValidateEndpoints); it reports whether it is valid.
 func validateEndpoints(l *loader, ep *v1.Endpoints, loc *locator) bool {
 	obj := "Endpoints " + ep.Namespace + "/" + ep.Name
-	errs := validateMeta(&ep.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	errs := validateMeta(&ep.ObjectMeta, nameIsDNSSubdomain)
 	var ws field.ErrorList
 	sp := field.NewPath("subsets")
 	for i := range ep.Subsets {
@@ -230,7 +273,7 @@ func validateEndpoints(l *loader, ep *v1.Endpoints, loc *locator) bool {
 			case port.Name == "" && len(ss.Ports) > 1:
 				errs = append(errs, field.Required(pp.Child("name"), ""))
 			case port.Name != "":
-				for _, msg := range validation.IsDNS1123Label(port.Name) {
+				for _, msg := range dns1123LabelMsgs(port.Name) {
 					errs = append(errs, field.Invalid(pp.Child("name"), port.Name, msg))
 				}
 			}
@@ -251,12 +294,12 @@ func validateEndpoints(l *loader, ep *v1.Endpoints, loc *locator) bool {
 func endpointAddressErrors(a *v1.EndpointAddress, path *field.Path) field.ErrorList {
 	errs := endpointIPErrors(path.Child("ip"), a.IP, false)
 	if a.Hostname != "" {
-		for _, msg := range validation.IsDNS1123Label(a.Hostname) {
+		for _, msg := range dns1123LabelMsgs(a.Hostname) {
 			errs = append(errs, field.Invalid(path.Child("hostname"), a.Hostname, msg))
 		}
 	}
 	if a.NodeName != nil {
-		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*a.NodeName, false) {
+		for _, msg := range nameIsDNSSubdomain(*a.NodeName) {
 			errs = append(errs, field.Invalid(path.Child("nodeName"), *a.NodeName, msg))
 		}
 	}
@@ -267,7 +310,7 @@ func endpointAddressErrors(a *v1.EndpointAddress, path *field.Path) field.ErrorL
 // labels (the zone), addresses and pod CIDRs.
 func validateNode(l *loader, n *v1.Node, loc *locator) bool {
 	obj := "Node " + n.Name
-	errs := validateMeta(&n.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	errs := validateMeta(&n.ObjectMeta, nameIsDNSSubdomain)
 	if n.Namespace != "" {
 		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), "not allowed on this type"))
 	}
@@ -329,7 +372,7 @@ type serviceCIDR struct {
 // per family, each in canonical form.
 func validateServiceCIDR(l *loader, sc *serviceCIDR, loc *locator) bool {
 	obj := "ServiceCIDR " + sc.Metadata.Name
-	errs := validateMeta(&sc.Metadata, apimachineryvalidation.NameIsDNSSubdomain)
+	errs := validateMeta(&sc.Metadata, nameIsDNSSubdomain)
 	if sc.Metadata.Namespace != "" {
 		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), "not allowed on this type"))
 	}
@@ -349,11 +392,11 @@ func validateServiceCIDR(l *loader, sc *serviceCIDR, loc *locator) bool {
 func servicePositions(svc *v1.Service, loc *locator) []string {
 	var fs []string
 	for i := range svc.Spec.ClusterIPs {
-		fs = append(fs, "spec.clusterIPs["+strconv.Itoa(i)+"]")
+		fs = append(fs, clusterIPsField(i))
 	}
 	for i, p := range svc.Spec.Ports {
 		if p.NodePort != 0 {
-			fs = append(fs, "spec.ports["+strconv.Itoa(i)+"].nodePort")
+			fs = append(fs, nodePortField(i))
 		}
 	}
 	if svc.Spec.HealthCheckNodePort != 0 {
@@ -368,57 +411,72 @@ func servicePositions(svc *v1.Service, loc *locator) []string {
 // API server's allocators never hand out twice. Each finding is reported
 // at the later object, naming where the first one is.
 func checkDuplicates(l *loader) {
-	seen := map[string]Pos{}
+	// Keys and messages are built only for what is reported: this runs
+	// over every object of a big cluster.
+	type objectKey struct{ kind, ns, name string }
+	seen := map[objectKey]Pos{}
 	check := func(kind string, m *metav1.ObjectMeta, pos Pos) {
-		key := kind + " " + m.Namespace + "/" + m.Name
-		if m.Namespace == "" && (kind == "Node") {
-			key = kind + " " + m.Name
-		}
+		k := objectKey{kind, m.Namespace, m.Name}
 		at := l.posOf(m, "metadata.name", pos)
-		if first, ok := seen[key]; ok {
+		if first, ok := seen[k]; ok {
+			key := kind + " " + m.Namespace + "/" + m.Name
+			if m.Namespace == "" && (kind == "Node") {
+				key = kind + " " + m.Name
+			}
 			l.errorf(at, key, "metadata.name", "Duplicate value: %q: already defined at %s", m.Name, first)
 			return
 		}
-		seen[key] = at
+		seen[k] = at
 	}
 	type owner struct {
-		svc   string
-		field string
-		pos   Pos
+		ns, name string // the Service
+		field    string
+		pos      Pos
 	}
-	taken := map[string]owner{} // "ip 10.96.0.1" or "port 30080"
-	claim := func(key, what string, o owner) {
+	// A claim is of a cluster IP or (ip not valid) of a node port.
+	type claimKey struct {
+		ip   netip.Addr
+		port int32
+	}
+	taken := map[claimKey]owner{}
+	claim := func(key claimKey, o owner) {
 		first, ok := taken[key]
-		switch {
-		case !ok:
+		if !ok {
 			taken[key] = o
-		case first.svc != o.svc:
-			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s is also %s of Service %s (%s): the API server allocates each one once", what, first.field, first.svc, first.pos)
-		case first.field != o.field && !strings.HasPrefix(key, "port ") || first.field == "spec.healthCheckNodePort" || o.field == "spec.healthCheckNodePort":
+			return
+		}
+		what := "node port " + strconv.Itoa(int(key.port))
+		if key.ip.IsValid() {
+			what = "cluster IP " + key.ip.String()
+		}
+		svc, firstSvc := o.ns+"/"+o.name, first.ns+"/"+first.name
+		switch {
+		case svc != firstSvc:
+			l.errorf(o.pos, "Service "+svc, o.field, "Duplicate value: %s is also %s of Service %s (%s): the API server allocates each one once", what, first.field, firstSvc, first.pos)
+		case first.field != o.field && key.ip.IsValid() || first.field == "spec.healthCheckNodePort" || o.field == "spec.healthCheckNodePort":
 			// one Service may use one node port for several protocols,
 			// but not as its health check node port too
-			l.errorf(o.pos, "Service "+o.svc, o.field, "Duplicate value: %s is also %s", what, first.field)
+			l.errorf(o.pos, "Service "+svc, o.field, "Duplicate value: %s is also %s", what, first.field)
 		}
 	}
 	for _, s := range l.snap.Services {
 		svc := s.Obj
 		check("Service", &svc.ObjectMeta, s.Pos)
-		name := svc.Namespace + "/" + svc.Name
 		for i, ip := range svc.Spec.ClusterIPs {
 			if a, ok := ParseIPSloppy(ip); ok {
-				f := "spec.clusterIPs[" + strconv.Itoa(i) + "]"
-				claim("ip "+a.String(), "cluster IP "+a.String(), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
+				f := clusterIPsField(i)
+				claim(claimKey{ip: a}, owner{svc.Namespace, svc.Name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 			}
 		}
 		for i, p := range svc.Spec.Ports {
 			if p.NodePort != 0 {
-				f := "spec.ports[" + strconv.Itoa(i) + "].nodePort"
-				claim("port "+strconv.Itoa(int(p.NodePort)), "node port "+strconv.Itoa(int(p.NodePort)), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
+				f := nodePortField(i)
+				claim(claimKey{port: p.NodePort}, owner{svc.Namespace, svc.Name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 			}
 		}
 		if hc := svc.Spec.HealthCheckNodePort; hc != 0 {
 			f := "spec.healthCheckNodePort"
-			claim("port "+strconv.Itoa(int(hc)), "node port "+strconv.Itoa(int(hc)), owner{name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
+			claim(claimKey{port: hc}, owner{svc.Namespace, svc.Name, f, l.posOf(&svc.ObjectMeta, f, s.Pos)})
 		}
 	}
 	for _, s := range l.snap.Slices {
@@ -432,4 +490,23 @@ func checkDuplicates(l *loader) {
 	for _, n := range l.snap.Nodes {
 		check("Node", &n.Obj.ObjectMeta, n.Pos)
 	}
+}
+
+// clusterIPsField is "spec.clusterIPs[i]".
+func clusterIPsField(i int) string {
+	switch i {
+	case 0:
+		return "spec.clusterIPs[0]"
+	case 1:
+		return "spec.clusterIPs[1]"
+	}
+	return "spec.clusterIPs[" + strconv.Itoa(i) + "]"
+}
+
+// nodePortField is "spec.ports[i].nodePort".
+func nodePortField(i int) string {
+	if i == 0 {
+		return "spec.ports[0].nodePort"
+	}
+	return "spec.ports[" + strconv.Itoa(i) + "].nodePort"
 }
