@@ -547,7 +547,13 @@ func (l *loader) node(file string, n *yaml.Node, depth int) {
 	}
 	loc := &locator{file: file, root: n}
 	obj := kind + " " + objectName(n, kind)
-	switch apiVersion + "/" + kind {
+	typeName := apiVersion + "/" + kind
+	if strings.Contains(kind, "/") {
+		// A kind never holds a slash; without this "discovery.k8s.io" and
+		// "v1/EndpointSlice" would read as discovery.k8s.io/v1's.
+		typeName = ""
+	}
+	switch typeName {
 	case "v1/Service":
 		var svc v1.Service
 		if !l.decode(loc, obj, n, &svc) {

@@ -379,9 +379,10 @@ func (t *ftree) topText(key string) []byte {
 	return nil
 }
 
-// isTypeName reports whether apiVersion + "/" + kind is name, as the
-// full path compares them (load.go), without building the string.
+// isTypeName reports whether apiVersion and kind name the type name
+// ("group/version/Kind"), as the full path compares them (load.go),
+// without building the string: the kind is what follows the last slash.
 func isTypeName(apiVersion, kind []byte, name string) bool {
-	n := len(apiVersion)
-	return n+1+len(kind) == len(name) && string(apiVersion) == name[:n] && name[n] == '/' && string(kind) == name[n+1:]
+	i := strings.LastIndexByte(name, '/')
+	return string(apiVersion) == name[:i] && string(kind) == name[i+1:]
 }

@@ -199,3 +199,28 @@ func FuzzFastPath(f *testing.F) {
 		loadBoth(t, "in.yaml", data)
 	})
 }
+
+// TestKindWithSlash: the type is apiVersion and kind, and a kind never
+// holds a slash; an apiVersion cut one slash early does not name a type
+// kube-proxy reads, in either path.
+func TestKindWithSlash(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"slice", `{"apiVersion": "discovery.k8s.io", "kind": "v1/EndpointSlice", "metadata": {"name": "s", "namespace": "ns", "labels": {"kubernetes.io/service-name": "a"}}, "addressType": "IPv4", "endpoints": [], "ports": []}`},
+		{"service without apiVersion", `{"apiVersion": "", "kind": "v1/Service", "metadata": {"name": "a", "namespace": "ns"}, "spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 80}]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, in := range []string{tc.in, asListItem(tc.in)} {
+				if n := loadBoth(t, "in.json", []byte(in)); n != 0 {
+					t.Errorf("the fast path took %d objects", n)
+				}
+				snap, err := Load([]Source{{Name: "in.json", Data: []byte(in)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(snap.Services) != 0 || len(snap.Slices) != 0 {
+					t.Errorf("loaded %d services and %d slices, want none", len(snap.Services), len(snap.Slices))
+				}
+			}
+		})
+	}
+}
