@@ -144,14 +144,24 @@ func availableForTopology(ep *Endpoint, mode, nodeName, zone string) bool {
 	return false
 }
 
+// filterEndpoints returns the endpoints keep accepts, in their order. When
+// it accepts them all, which is the common case, the result is eps itself
+// (capped, so that an append copies it); callers must not change it.
 func filterEndpoints(eps []*Endpoint, keep func(*Endpoint) bool) []*Endpoint {
-	out := make([]*Endpoint, 0, len(eps))
-	for _, ep := range eps {
+	for i, ep := range eps {
 		if keep(ep) {
-			out = append(out, ep)
+			continue
 		}
+		out := make([]*Endpoint, i, len(eps)-1)
+		copy(out, eps[:i])
+		for _, ep := range eps[i+1:] {
+			if keep(ep) {
+				out = append(out, ep)
+			}
+		}
+		return out
 	}
-	return out
+	return eps[:len(eps):len(eps)]
 }
 
 // Reach says, for one service port, which endpoint sets the proxy modes

@@ -156,3 +156,41 @@ func TestReach(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterEndpoints checks filterEndpoints keeps the accepted endpoints
+// in order, shares the input when it keeps them all, and never leaves
+// room for an append to overwrite the input.
+func TestFilterEndpoints(t *testing.T) {
+	eps := mkEndpoints([]epSpec{
+		{ip: "10.0.0.1", ready: true}, {ip: "10.0.0.2"}, {ip: "10.0.0.3", ready: true}, {ip: "10.0.0.4", ready: true},
+	})
+	ready := eps[:1:1]
+	tests := []struct {
+		reason string
+		in     []*Endpoint
+		keep   func(*Endpoint) bool
+		want   []string
+		shared bool
+	}{
+		{"all kept: the input itself", eps, func(*Endpoint) bool { return true },
+			[]string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"}, true},
+		{"one dropped in the middle", eps, func(ep *Endpoint) bool { return ep.Ready },
+			[]string{"10.0.0.1", "10.0.0.3", "10.0.0.4"}, false},
+		{"first dropped", eps, func(ep *Endpoint) bool { return ep != eps[0] },
+			[]string{"10.0.0.2", "10.0.0.3", "10.0.0.4"}, false},
+		{"none kept", eps, func(*Endpoint) bool { return false }, []string{}, false},
+		{"one endpoint kept", ready, func(ep *Endpoint) bool { return ep.Ready }, []string{"10.0.0.1"}, true},
+	}
+	for _, tc := range tests {
+		got := filterEndpoints(tc.in, tc.keep)
+		if diff := cmp.Diff(tc.want, names(got)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+		}
+		if shared := len(got) > 0 && &got[0] == &tc.in[0]; shared != tc.shared {
+			t.Errorf("%s: shares the input: %v, want %v", tc.reason, shared, tc.shared)
+		}
+		if cap(got) > len(got) && len(got) > 0 && &got[0] == &tc.in[0] {
+			t.Errorf("%s: result shares the input with room to append", tc.reason)
+		}
+	}
+}
