@@ -108,14 +108,14 @@ func topologyModeFromHints(eps []*Endpoint, nodeName, zone string) string {
 			continue
 		}
 		hasReady = true
-		if len(ep.NodeHints) == 0 {
+		if len(ep.NodeHints()) == 0 {
 			allNodeHints = false
-		} else if hasString(ep.NodeHints, nodeName) {
+		} else if hasString(ep.NodeHints(), nodeName) {
 			hasForNode = true
 		}
-		if len(ep.ZoneHints) == 0 {
+		if len(ep.ZoneHints()) == 0 {
 			allZoneHints = false
-		} else if hasString(ep.ZoneHints, zone) {
+		} else if hasString(ep.ZoneHints(), zone) {
 			hasForZone = true
 		}
 	}
@@ -137,31 +137,32 @@ func availableForTopology(ep *Endpoint, mode, nodeName, zone string) bool {
 	case TopologyNone:
 		return true
 	case TopologyPreferSameNode:
-		return hasString(ep.NodeHints, nodeName)
+		return hasString(ep.NodeHints(), nodeName)
 	case TopologyPreferSameZone:
-		return hasString(ep.ZoneHints, zone)
+		return hasString(ep.ZoneHints(), zone)
 	}
 	return false
 }
 
-// filterEndpoints returns the endpoints keep accepts, in their order. When
-// it accepts them all, which is the common case, the result is eps itself
-// (capped, so that an append copies it); callers must not change it.
+// filterEndpoints returns the endpoints keep accepts, in order. When it
+// accepts all of them (the usual case) the result is eps itself, capped
+// so that an append copies: the lists are read, never written.
 func filterEndpoints(eps []*Endpoint, keep func(*Endpoint) bool) []*Endpoint {
-	for i, ep := range eps {
-		if keep(ep) {
-			continue
-		}
-		out := make([]*Endpoint, i, len(eps)-1)
-		copy(out, eps[:i])
-		for _, ep := range eps[i+1:] {
-			if keep(ep) {
-				out = append(out, ep)
-			}
-		}
-		return out
+	i := 0
+	for i < len(eps) && keep(eps[i]) {
+		i++
 	}
-	return eps[:len(eps):len(eps)]
+	if i == len(eps) {
+		return eps[:len(eps):len(eps)]
+	}
+	out := make([]*Endpoint, i, len(eps))
+	copy(out, eps[:i])
+	for _, ep := range eps[i+1:] {
+		if keep(ep) {
+			out = append(out, ep)
+		}
+	}
+	return out
 }
 
 // Reach says, for one service port, which endpoint sets the proxy modes

@@ -36,11 +36,11 @@ func TestDedupEndpoints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var list []*Endpoint
 			for _, e := range tc.eps {
-				list = append(list, &Endpoint{String: e.key, Terminating: e.term, Slice: e.from})
+				list = append(list, &Endpoint{String: e.key, Terminating: e.term, Source: &EndpointSource{Slice: e.from}})
 			}
 			got := []string{}
 			for _, ep := range dedupEndpoints(list) {
-				got = append(got, ep.String+"@"+ep.Slice)
+				got = append(got, ep.String+"@"+ep.SliceName())
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)

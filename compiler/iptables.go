@@ -157,11 +157,11 @@ func LowerIPTables(m *Model, opts *Options, standalone bool) *ir.IPTables {
 	return prog
 }
 
-// reserve sizes the nat table for the model, which holds nearly all of a
-// big payload, from the shape of the rules: about three rules per service
-// port and three per endpoint (four with session affinity), one chain per
-// endpoint, and lines that average under 100 bytes without the endpoint
-// comments and 135 with them.
+// reserve sizes the nat table's records for the model, which holds nearly
+// all of a big payload, from the shape of the rules: about three rules per
+// service port and three per endpoint (four with session affinity), and
+// one chain per endpoint. (The rule text grows in blocks and needs no
+// estimate.)
 func (c *iptablesCtx) reserve(sps []*ServicePort) {
 	chains, rules := 2*len(sps), 3*len(sps)
 	for _, sp := range sps {
@@ -171,11 +171,7 @@ func (c *iptablesCtx) reserve(sps []*ServicePort) {
 			rules += len(sp.Endpoints)
 		}
 	}
-	perRule := 135
-	if c.largeCluster {
-		perRule = 100
-	}
-	c.nat.Grow(chains, rules, rules*perRule)
+	c.nat.Grow(chains, rules)
 }
 
 // writeStandaloneHead declares the built-in chains, so that a plain
@@ -215,11 +211,11 @@ func quote(s string) string { return `"` + s + `"` }
 
 func (c *iptablesCtx) servicePort(sp *ServicePort, origin int32) {
 	opts := c.opts
-	names := IPTablesChains(sp)
+	c.seps.reset(sp)
+	names := c.seps.chains()
 	proto := sp.ProtoLower
 	name := sp.NameString
 	cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
-	c.seps.reset(sp)
 
 	reach := cat.Reach(sp)
 	usesClusterChain, usesLocalChain := reach.ClusterSet, reach.LocalSet

@@ -178,8 +178,14 @@ type ipvsCtx struct {
 	scheduler string
 	// sets holds the entries of each set, by base name.
 	sets map[string]map[string]struct{}
-	vs   map[vsKey]*ir.VirtualServer
-	bind map[netip.Addr]struct{}
+	// vs indexes vsSlab, which holds each virtual server once (a later
+	// one for the same key replaces it in place); rsPool is where real
+	// server lists are cut from, and names where set entries are.
+	vs     map[vsKey]int
+	vsSlab []ir.VirtualServer
+	rsPool []ir.RealServer
+	names  stringArena
+	bind   map[netip.Addr]struct{}
 	// nodeAddrs are the node's addresses of the family kube-proxy sees on
 	// interfaces other than kube-ipvs0 (no loopback, no IPv6 link-local).
 	nodeAddrs map[netip.Addr]struct{}
@@ -210,7 +216,6 @@ func LowerIPVS(m *Model, opts *Options) (*ir.IPVS, error) {
 		prog:      &ir.IPVS{IPv6: opts.Family == IPv6, Device: IPVSDevice},
 		scheduler: opts.IPVSScheduler,
 		sets:      make(map[string]map[string]struct{}, len(ipvsSetDefs)),
-		vs:        map[vsKey]*ir.VirtualServer{},
 		bind:      map[netip.Addr]struct{}{},
 		nodeAddrs: map[netip.Addr]struct{}{},
 	}
@@ -226,14 +231,30 @@ func LowerIPVS(m *Model, opts *Options) (*ir.IPVS, error) {
 		}
 	}
 	c.nodePortIPs = c.nodePortAddresses(m)
+	// Size the virtual servers and the biggest set for the model, so that
+	// the maps do not grow step by step.
+	nVS := 0
+	for _, sp := range m.ServicePorts {
+		nVS += 1 + len(sp.ExternalIPs) + len(sp.LoadBalancerVIPs)
+		if sp.NodePort != 0 {
+			nVS += len(c.nodePortIPs)
+		}
+	}
+	c.vs = make(map[vsKey]int, nVS)
+	c.vsSlab = make([]ir.VirtualServer, 0, nVS)
+	c.sets[setClusterIP] = make(map[string]struct{}, len(m.ServicePorts))
 	for _, sp := range m.ServicePorts {
 		c.prog.Origins = append(c.prog.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
 		c.servicePort(sp, int32(len(c.prog.Origins)))
 	}
+	bound := make(map[string]struct{}, len(c.bind))
+	c.prog.Addresses = make([]netip.Addr, 0, len(c.bind))
+	var buf [64]byte
 	for a := range c.bind {
-		c.sets[setIPVSAddresses][a.String()] = struct{}{}
+		bound[c.names.bytes(a.AppendTo(buf[:0]))] = struct{}{}
 		c.prog.Addresses = append(c.prog.Addresses, a)
 	}
+	c.sets[setIPVSAddresses] = bound
 	slices.SortFunc(c.prog.Addresses, netip.Addr.Compare)
 	c.finishVirtualServers()
 	c.finishSets()
@@ -285,22 +306,34 @@ func (c *ipvsCtx) add(set, entry string) {
 }
 
 // ipPortEntry is the hash:ip,port entry "ip,proto:port".
-func ipPortEntry(ip, proto string, port int) string {
-	return ip + "," + proto + ":" + strconv.Itoa(port)
+func (c *ipvsCtx) ipPortEntry(ip netip.Addr, proto string, port int) string {
+	var buf [64]byte
+	b := ip.AppendTo(buf[:0])
+	b = append(append(append(b, ','), proto...), ':')
+	return c.names.bytes(strconv.AppendInt(b, int64(port), 10))
+}
+
+// realServers returns room for n real servers, cut from a shared pool.
+func (c *ipvsCtx) realServers(n int) []ir.RealServer {
+	if cap(c.rsPool)-len(c.rsPool) < n {
+		c.rsPool = make([]ir.RealServer, 0, max(n, 16<<10))
+	}
+	from := len(c.rsPool)
+	c.rsPool = c.rsPool[:from+n]
+	return c.rsPool[from : from+n : from+n]
 }
 
 func (c *ipvsCtx) servicePort(sp *ServicePort, origin int32) {
 	proto := sp.ProtoLower
 	for _, ep := range sp.Endpoints {
 		if ep.IsLocal && ep.Port != 0 {
-			ip := ep.IP.String()
-			c.add(setLoopBack, ipPortEntry(ip, proto, ep.Port)+","+ip)
+			c.add(setLoopBack, c.ipPortEntry(ep.IP, proto, ep.Port)+","+ep.IP.String())
 		}
 	}
 	cat := CategorizeEndpoints(sp, c.opts.NodeName, c.opts.NodeZone)
 	external := ipvsEndpoints(cat, sp.ExternalPolicyLocal)
 
-	c.add(setClusterIP, ipPortEntry(sp.ClusterIP.String(), proto, sp.Port))
+	c.add(setClusterIP, c.ipPortEntry(sp.ClusterIP, proto, sp.Port))
 	c.virtualServer(sp, sp.ClusterIP, sp.Port, true, ipvsEndpoints(cat, sp.InternalPolicyLocal), origin)
 
 	for _, eip := range sp.ExternalIPs {
@@ -308,7 +341,7 @@ func (c *ipvsCtx) servicePort(sp *ServicePort, origin int32) {
 		if sp.ExternalPolicyLocal {
 			set = setExternalIPLocal
 		}
-		c.add(set, ipPortEntry(eip.String(), proto, sp.Port))
+		c.add(set, c.ipPortEntry(eip, proto, sp.Port))
 		_, onNode := c.nodeAddrs[eip]
 		c.virtualServer(sp, eip, sp.Port, !onNode, external, origin)
 	}
@@ -316,7 +349,7 @@ func (c *ipvsCtx) servicePort(sp *ServicePort, origin int32) {
 	nodeIP := c.opts.PrimaryNodeIP()
 	for _, vip := range sp.LoadBalancerVIPs {
 		v := vip.String()
-		entry := ipPortEntry(v, proto, sp.Port)
+		entry := c.ipPortEntry(vip, proto, sp.Port)
 		c.add(setLoadBalancer, entry)
 		if sp.ExternalPolicyLocal {
 			c.add(setLoadBalancerLocal, entry)
@@ -358,7 +391,7 @@ func (c *ipvsCtx) servicePort(sp *ServicePort, origin int32) {
 		case "SCTP":
 			set, localSet = setNodePortSCTP, setNodePortLocalSCTP
 			for _, ip := range c.nodePortIPs {
-				entries = append(entries, ipPortEntry(ip.String(), proto, sp.NodePort))
+				entries = append(entries, c.ipPortEntry(ip, proto, sp.NodePort))
 			}
 		}
 		for _, e := range entries {
@@ -390,7 +423,7 @@ func ipvsEndpoints(cat Categorized, local bool) []*Endpoint {
 // virtualServer programs one virtual server with its real servers; a
 // later call for the same address, port and protocol replaces it.
 func (c *ipvsCtx) virtualServer(sp *ServicePort, addr netip.Addr, port int, bind bool, eps []*Endpoint, origin int32) {
-	vs := &ir.VirtualServer{
+	vs := ir.VirtualServer{
 		Address:   addr,
 		Port:      uint16(port),
 		Protocol:  string(sp.Protocol),
@@ -404,21 +437,28 @@ func (c *ipvsCtx) virtualServer(sp *ServicePort, addr netip.Addr, port int, bind
 	}
 	// The model holds each ip:port of a service port once, so the real
 	// servers are distinct.
-	vs.RealServers = make([]ir.RealServer, len(eps))
-	for i, ep := range eps {
-		vs.RealServers[i] = ir.RealServer{Address: ep.IP, Port: uint16(ep.Port), Weight: ipvsRealServerWeight}
+	if len(eps) > 0 {
+		vs.RealServers = c.realServers(len(eps))
+		for i, ep := range eps {
+			vs.RealServers[i] = ir.RealServer{Address: ep.IP, Port: uint16(ep.Port), Weight: ipvsRealServerWeight}
+		}
 	}
-	c.vs[vsKey{addr, vs.Port, vs.Protocol}] = vs
+	key := vsKey{addr, vs.Port, vs.Protocol}
+	if i, ok := c.vs[key]; ok {
+		c.vsSlab[i] = vs
+	} else {
+		c.vs[key] = len(c.vsSlab)
+		c.vsSlab = append(c.vsSlab, vs)
+	}
 	if bind {
 		c.bind[addr] = struct{}{}
 	}
 }
 
 func (c *ipvsCtx) finishVirtualServers() {
-	out := make([]ir.VirtualServer, 0, len(c.vs))
-	for _, vs := range c.vs {
-		slices.SortFunc(vs.RealServers, ir.CompareRealServers)
-		out = append(out, *vs)
+	out := c.vsSlab
+	for i := range out {
+		slices.SortFunc(out[i].RealServers, ir.CompareRealServers)
 	}
 	slices.SortFunc(out, ir.CompareVirtualServers)
 	c.prog.VirtualServers = out

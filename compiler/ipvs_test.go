@@ -220,3 +220,34 @@ func TestLowerIPVSNodePortAddresses(t *testing.T) {
 		})
 	}
 }
+
+// TestIPVSEntryAndPool: set entries cut from the arena read like plain
+// formatting, and real server lists cut from the pool never share room.
+func TestIPVSEntryAndPool(t *testing.T) {
+	c := &ipvsCtx{}
+	for _, tc := range []struct {
+		ip    string
+		proto string
+		port  int
+		want  string
+	}{
+		{"10.96.0.1", "tcp", 80, "10.96.0.1,tcp:80"},
+		{"fd00:10:96::1", "udp", 65535, "fd00:10:96::1,udp:65535"},
+		{"::ffff:1.2.3.4", "sctp", 1, "::ffff:1.2.3.4,sctp:1"},
+	} {
+		if got := c.ipPortEntry(netip.MustParseAddr(tc.ip), tc.proto, tc.port); got != tc.want {
+			t.Errorf("ipPortEntry(%s, %s, %d) = %q, want %q", tc.ip, tc.proto, tc.port, got, tc.want)
+		}
+	}
+	a := c.realServers(3)
+	b := c.realServers(2)
+	a = append(a, ir.RealServer{Port: 9})
+	b[0].Port = 7
+	if len(a) != 4 || a[3].Port != 9 || a[0].Port != 0 || b[0].Port != 7 || b[1].Port != 0 {
+		t.Errorf("pool slices overlap: a=%v b=%v", a, b)
+	}
+	big := c.realServers(100000)
+	if len(big) != 100000 || cap(big) != 100000 {
+		t.Errorf("a list bigger than a pool block: len %d cap %d", len(big), cap(big))
+	}
+}

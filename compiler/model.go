@@ -80,22 +80,60 @@ func (sp *ServicePort) UsesLocalEndpoints() bool {
 	return sp.InternalPolicyLocal || (sp.ExternalPolicyLocal && sp.externallyAccessible)
 }
 
-// Endpoint is one endpoint of one service port.
+// Endpoint is one endpoint of one service port. A big cluster has a
+// million of them, so the struct is kept small: what few endpoints have
+// (topology hints) and what every endpoint of a slice shares (where it was
+// read) sit behind pointers.
 type Endpoint struct {
 	IP   netip.Addr
 	Port int
 	// String is "ip:port" ("[ip]:port" for IPv6), kube-proxy's endpoint key.
-	String      string
+	String   string
+	NodeName string
+	Zone     string
+	Hints    *EndpointHints  // nil when the endpoint has none
+	Source   *EndpointSource // the EndpointSlice it came from; nil when built by hand
+
 	Ready       bool // ready (unset counts as true)
 	Serving     bool // serving (unset counts as true)
 	Terminating bool // terminating (unset counts as false)
 	IsLocal     bool // on this node
-	NodeName    string
-	Zone        string
-	ZoneHints   []string // hints.forZones names; nil when none
-	NodeHints   []string // hints.forNodes names; nil when none
-	Slice       string   // namespace/name of the EndpointSlice it came from
-	Pos         Pos
+}
+
+// EndpointHints are an endpoint's topology hints.
+type EndpointHints struct {
+	Zones []string // hints.forZones names
+	Nodes []string // hints.forNodes names
+}
+
+// EndpointSource is the EndpointSlice endpoints were read from.
+type EndpointSource struct {
+	Slice string // namespace/name
+	Pos   Pos
+}
+
+// ZoneHints are the endpoint's hints.forZones names, or nil.
+func (e *Endpoint) ZoneHints() []string {
+	if e.Hints == nil {
+		return nil
+	}
+	return e.Hints.Zones
+}
+
+// NodeHints are the endpoint's hints.forNodes names, or nil.
+func (e *Endpoint) NodeHints() []string {
+	if e.Hints == nil {
+		return nil
+	}
+	return e.Hints.Nodes
+}
+
+// SliceName is the namespace/name of the endpoint's EndpointSlice, or "".
+func (e *Endpoint) SliceName() string {
+	if e.Source == nil {
+		return ""
+	}
+	return e.Source.Slice
 }
 
 func hasString(list []string, s string) bool {
@@ -111,9 +149,15 @@ func hasString(list []string, s string) bool {
 // opts.Family to a loaded snapshot.
 func BuildModel(snap *Snapshot, opts *Options) *Model {
 	m := &Model{Family: opts.Family}
-	m.ServicePorts = make([]*ServicePort, 0, len(snap.Services))
+	n := 0
 	for _, s := range snap.Services {
-		m.ServicePorts = append(m.ServicePorts, servicePorts(s, opts)...)
+		n += len(s.Obj.Spec.Ports)
+	}
+	// One allocation for all service ports and one arena for their names.
+	b := spBuilder{slab: make([]ServicePort, 0, n)}
+	m.ServicePorts = make([]*ServicePort, 0, n)
+	for _, s := range snap.Services {
+		m.ServicePorts = b.add(m.ServicePorts, s, opts)
 	}
 	slices.SortFunc(m.ServicePorts, func(a, b *ServicePort) int {
 		if c := strings.Compare(a.NameString, b.NameString); c != 0 {
@@ -122,17 +166,42 @@ func BuildModel(snap *Snapshot, opts *Options) *Model {
 		return strings.Compare(string(a.Protocol), string(b.Protocol))
 	})
 	eps := endpointsByServicePort(snap, opts)
-	for _, sp := range m.ServicePorts {
-		key := spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}
-		list := dedupEndpoints(eps[key])
-		eps[key] = list
-		if len(list) == 0 {
-			continue
+	sps := m.ServicePorts
+	for i, sp := range sps {
+		if i > 0 && sameServicePort(sps[i-1], sp) {
+			continue // shares the list of the one before, below
 		}
-		sp.Endpoints = list
-		m.TotalEndpoints += len(list)
+		sp.Endpoints = eps[spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol}]
+	}
+	// Ordering the lists is independent per port: on all CPUs for a big
+	// model.
+	n = 0
+	for _, sp := range sps {
+		n += len(sp.Endpoints)
+	}
+	runs := splitRuns(len(sps), n, procs(), func(i int) int { return len(sps[i].Endpoints) })
+	inParallel(runs, func(_ int, r run) {
+		for _, sp := range sps[r.from:r.to] {
+			sp.Endpoints = dedupEndpoints(sp.Endpoints)
+			if len(sp.Endpoints) == 0 {
+				sp.Endpoints = nil
+			}
+		}
+	})
+	for i, sp := range sps {
+		if i > 0 && sameServicePort(sps[i-1], sp) {
+			sp.Endpoints = sps[i-1].Endpoints
+		}
+		m.TotalEndpoints += len(sp.Endpoints)
 	}
 	return m
+}
+
+// sameServicePort reports whether a and b are the same port of the same
+// Service (which validation refuses, but a port must still not be ordered
+// twice at once).
+func sameServicePort(a, b *ServicePort) bool {
+	return a.NameString == b.NameString && a.Protocol == b.Protocol
 }
 
 // dedupEndpoints sorts one service port's endpoints by String and keeps
@@ -146,7 +215,7 @@ func dedupEndpoints(list []*Endpoint) []*Endpoint {
 		if c := strings.Compare(a.String, b.String); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Slice, b.Slice)
+		return strings.Compare(a.SliceName(), b.SliceName())
 	})
 	out := list[:0]
 	for i := 0; i < len(list); {
@@ -204,14 +273,22 @@ func clusterIPByFamily(f Family, svc *v1.Service) string {
 	return ""
 }
 
-func servicePorts(s *Service, opts *Options) []*ServicePort {
+// spBuilder hands out service ports from one slab, with names from one
+// arena.
+type spBuilder struct {
+	slab  []ServicePort
+	names stringArena
+}
+
+// add appends the service ports of s to dst.
+func (b *spBuilder) add(dst []*ServicePort, s *Service, opts *Options) []*ServicePort {
 	svc := s.Obj
 	if SkipReason(svc) != "" {
-		return nil
+		return dst
 	}
 	cip, ok := ParseIPSloppy(clusterIPByFamily(opts.Family, svc))
 	if !ok {
-		return nil
+		return dst
 	}
 	spec := &svc.Spec
 	accessible := spec.Type == v1.ServiceTypeLoadBalancer || spec.Type == v1.ServiceTypeNodePort ||
@@ -265,24 +342,20 @@ func servicePorts(s *Service, opts *Options) []*ServicePort {
 	if !opts.AllowServiceExternalIPs {
 		gatedExt = nil
 	}
-	out := make([]*ServicePort, 0, len(spec.Ports))
 	for i := range spec.Ports {
 		p := &spec.Ports[i]
-		name := svc.Namespace + "/" + svc.Name
-		if p.Name != "" {
-			name += ":" + p.Name
-		}
+		name := b.names.servicePortName(svc.Namespace, svc.Name, p.Name)
 		proto := p.Protocol
 		if proto == "" {
 			proto = v1.ProtocolTCP
 		}
-		out = append(out, &ServicePort{
+		b.slab = append(b.slab, ServicePort{
 			Namespace:            svc.Namespace,
 			Name:                 svc.Name,
 			PortName:             p.Name,
 			NameString:           name,
 			Protocol:             proto,
-			ProtoLower:           strings.ToLower(string(proto)),
+			ProtoLower:           protoLower(proto),
 			ClusterIP:            cip,
 			Port:                 int(p.Port),
 			NodePort:             int(p.NodePort),
@@ -299,33 +372,84 @@ func servicePorts(s *Service, opts *Options) []*ServicePort {
 			Selector:             len(spec.Selector) > 0,
 			Pos:                  s.Pos,
 		})
+		dst = append(dst, &b.slab[len(b.slab)-1])
 	}
-	return out
+	return dst
+}
+
+// protoLower is the lower-case protocol name, without an allocation for
+// the three kube-proxy knows.
+func protoLower(p v1.Protocol) string {
+	switch p {
+	case v1.ProtocolTCP:
+		return "tcp"
+	case v1.ProtocolUDP:
+		return "udp"
+	case v1.ProtocolSCTP:
+		return "sctp"
+	}
+	return strings.ToLower(string(p))
 }
 
 // endpointsByServicePort is kube-proxy's EndpointSliceCache for one family:
 // endpoints keyed by service port, in input order; dedupEndpoints orders
 // them and drops copies, so that the result does not depend on input
-// order.
+// order. A big snapshot's slices are read on all CPUs, in runs of
+// consecutive slices whose lists are joined in run order: the same lists
+// as one pass.
 func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint {
 	want := discovery.AddressTypeIPv4
 	if opts.Family == IPv6 {
 		want = discovery.AddressTypeIPv6
 	}
 	taken := make([]*Slice, 0, len(snap.Slices))
+	total := 0
 	for _, s := range snap.Slices {
 		if SliceSkipReason(s.Obj) == "" && s.Obj.AddressType == want {
 			taken = append(taken, s)
+			total += len(s.Obj.Endpoints)
 		}
 	}
-	out := make(map[spKey][]*Endpoint, len(taken))
+	runs := splitRuns(len(taken), total, procs(), func(i int) int { return len(taken[i].Obj.Endpoints) })
+	parts := make([]map[spKey][]*Endpoint, len(runs))
+	inParallel(runs, func(k int, r run) {
+		parts[k] = sliceEndpoints(taken[r.from:r.to], opts)
+	})
+	out := parts[0]
+	for _, part := range parts[1:] {
+		// Joining in run order keeps each list in input order; which key
+		// is joined first does not matter.
+		for key, list := range part {
+			out[key] = append(out[key], list...)
+		}
+	}
+	return out
+}
+
+// sliceEndpoints reads the endpoints of some slices, by service port, in
+// input order. The endpoints, the lists' storage and the slices' sources
+// each come from one allocation for all the slices.
+func sliceEndpoints(slices []*Slice, opts *Options) map[spKey][]*Endpoint {
+	n := 0
+	for _, s := range slices {
+		for _, port := range s.Obj.Ports {
+			if usablePort(port) {
+				n += len(s.Obj.Endpoints)
+			}
+		}
+	}
+	slab := make([]Endpoint, 0, n)
+	ptrs := make([]*Endpoint, 0, n)
+	sources := make([]EndpointSource, len(slices))
+	out := make(map[spKey][]*Endpoint, len(slices))
 	var arena stringArena
-	for _, s := range taken {
+	for si, s := range slices {
 		es := s.Obj
-		sliceName := es.Namespace + "/" + es.Name
+		src := &sources[si]
+		*src = EndpointSource{Slice: arena.join(es.Namespace, "/", es.Name), Pos: s.Pos}
 		svcName := es.Labels[LabelServiceName]
 		for _, port := range es.Ports {
-			if port.Name == nil || port.Port == nil || *port.Port == 0 {
+			if !usablePort(port) {
 				continue
 			}
 			proto := v1.ProtocolTCP
@@ -333,22 +457,34 @@ func endpointsByServicePort(snap *Snapshot, opts *Options) map[spKey][]*Endpoint
 				proto = *port.Protocol
 			}
 			key := spKey{es.Namespace, svcName, *port.Name, proto}
-			list := out[key]
-			// One allocation for the endpoints of the slice and port.
-			slab := make([]Endpoint, len(es.Endpoints))
+			first := len(ptrs)
 			for i := range es.Endpoints {
-				ep := &slab[i]
+				slab = slab[:len(slab)+1]
+				ep := &slab[len(slab)-1]
 				if !newEndpoint(ep, &es.Endpoints[i], int(*port.Port), opts, &arena) {
+					slab = slab[:len(slab)-1]
 					continue
 				}
-				ep.Slice = sliceName
-				ep.Pos = s.Pos
-				list = append(list, ep)
+				ep.Source = src
+				ptrs = append(ptrs, ep)
 			}
-			out[key] = list
+			// The slice and port's endpoints are consecutive in ptrs; a
+			// service port's first slice uses them in place (capped, so
+			// that a later slice's append copies instead of overwriting).
+			if list := out[key]; list != nil {
+				out[key] = append(list, ptrs[first:]...)
+			} else if len(ptrs) > first {
+				out[key] = ptrs[first:len(ptrs):len(ptrs)]
+			}
 		}
 	}
 	return out
+}
+
+// usablePort reports whether kube-proxy reads endpoints for an
+// EndpointSlice port: it needs a name (possibly empty) and a port.
+func usablePort(port discovery.EndpointPort) bool {
+	return port.Name != nil && port.Port != nil && *port.Port != 0
 }
 
 // SliceSkipReason says why kube-proxy ignores an EndpointSlice, or "".
@@ -390,13 +526,15 @@ func newEndpoint(ep *Endpoint, e *discovery.Endpoint, port int, opts *Options, a
 	if e.Zone != nil {
 		ep.Zone = *e.Zone
 	}
-	if e.Hints != nil {
+	if e.Hints != nil && (len(e.Hints.ForZones) > 0 || len(e.Hints.ForNodes) > 0) {
+		h := &EndpointHints{}
 		for _, z := range e.Hints.ForZones {
-			ep.ZoneHints = append(ep.ZoneHints, z.Name)
+			h.Zones = append(h.Zones, z.Name)
 		}
 		for _, n := range e.Hints.ForNodes {
-			ep.NodeHints = append(ep.NodeHints, n.Name)
+			h.Nodes = append(h.Nodes, n.Name)
 		}
+		ep.Hints = h
 	}
 	return true
 }

@@ -45,6 +45,32 @@ func (a *stringArena) bytes(b []byte) string {
 	return a.last(start)
 }
 
+// join returns the concatenation of the strings.
+func (a *stringArena) join(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > arenaBlock/16 {
+		return strings.Join(parts, "")
+	}
+	a.room(n)
+	start := a.b.Len()
+	for _, p := range parts {
+		a.b.WriteString(p)
+	}
+	return a.last(start)
+}
+
+// servicePortName returns kube-proxy's ServicePortName string:
+// "namespace/name:port", or "namespace/name" for an unnamed port.
+func (a *stringArena) servicePortName(namespace, name, port string) string {
+	if port == "" {
+		return a.join(namespace, "/", name)
+	}
+	return a.join(namespace, "/", name, ":", port)
+}
+
 // hostPort returns JoinHostPort(ip, port).
 func (a *stringArena) hostPort(ip netip.Addr, port int) string {
 	a.room(len("[]:65535") + 45) // the longest IPv6 text form
@@ -92,6 +118,23 @@ func (s *sepNames) reset(sp *ServicePort) {
 	// The hash input starts with the service port name and protocol,
 	// the same for all its endpoints.
 	s.buf = append(append(s.buf[:0], sp.NameString...), sp.ProtoLower...)
+}
+
+// chains returns IPTablesChains(sp) for the port of the last reset, the
+// four names cut from one arena string.
+func (s *sepNames) chains() ChainNames {
+	sum := sha256.Sum256(s.buf[:len(s.sp.NameString)+len(s.sp.ProtoLower)])
+	var b [len(ChainPrefixSVC) + len(ChainPrefixSVL) + len(ChainPrefixEXT) + len(ChainPrefixFW) + 4*16]byte
+	n := 0
+	ends := [4]int{}
+	for i, prefix := range [4]string{ChainPrefixSVC, ChainPrefixSVL, ChainPrefixEXT, ChainPrefixFW} {
+		n += copy(b[n:], prefix)
+		base32.StdEncoding.Encode(b[n:n+16], sum[:10])
+		n += 16
+		ends[i] = n
+	}
+	all := s.arena.bytes(b[:n])
+	return ChainNames{SVC: all[:ends[0]], SVL: all[ends[0]:ends[1]], EXT: all[ends[1]:ends[2]], FW: all[ends[2]:ends[3]]}
 }
 
 // name returns EndpointChainName(sp.NameString, sp.ProtoLower, ep.String).

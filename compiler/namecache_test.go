@@ -2,7 +2,12 @@ package compiler
 
 import (
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
 )
 
 // TestSEPNamesMatchEndpointChainName checks the cached, arena-allocated
@@ -26,7 +31,13 @@ func TestSEPNamesMatchEndpointChainName(t *testing.T) {
 		}
 		sp.Endpoints = eps
 		s.reset(sp)
+		if diff := cmp.Diff(IPTablesChains(sp), s.chains()); diff != "" {
+			t.Errorf("%s: chain names (-IPTablesChains +cached):\n%s", sp.NameString, diff)
+		}
 		for round := 0; round < 2; round++ {
+			if round == 1 && s.chains() != IPTablesChains(sp) {
+				t.Errorf("%s: chain names differ after the endpoints' names", sp.NameString)
+			}
 			for _, ep := range eps {
 				want := EndpointChainName(sp.NameString, sp.ProtoLower, ep.String)
 				if got := s.name(ep); got != want {
@@ -51,6 +62,40 @@ func TestArenaHostPort(t *testing.T) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Fatalf("%d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// TestArenaNames: names cut from the arena equal plain concatenation,
+// across block boundaries and for strings too big for a block.
+func TestArenaNames(t *testing.T) {
+	var a stringArena
+	long := strings.Repeat("n", arenaBlock/8)
+	for i := range 5000 {
+		ns, name, port := "ns"+strconv.Itoa(i), "svc-"+strconv.Itoa(i%37), []string{"", "http", "p" + strconv.Itoa(i)}[i%3]
+		if i%1000 == 999 {
+			name = long
+		}
+		want := ns + "/" + name
+		if port != "" {
+			want += ":" + port
+		}
+		if got := a.servicePortName(ns, name, port); got != want {
+			t.Fatalf("servicePortName(%q, %q, %q) = %q, want %q", ns, name, port, got, want)
+		}
+		if got, want := a.join(ns, "/", name), ns+"/"+name; got != want {
+			t.Fatalf("join = %q, want %q", got, want)
+		}
+	}
+	if got := a.join(); got != "" {
+		t.Errorf("join() = %q", got)
+	}
+}
+
+func TestProtoLower(t *testing.T) {
+	for in, want := range map[v1.Protocol]string{"TCP": "tcp", "UDP": "udp", "SCTP": "sctp", "Weird": "weird", "": ""} {
+		if got := protoLower(in); got != want {
+			t.Errorf("protoLower(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

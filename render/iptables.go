@@ -27,7 +27,7 @@ func IPTablesRestore(w io.Writer, p *ir.IPTables) error {
 			bw.WriteString(c.Policy)
 			bw.WriteString(" [0:0]\n")
 		}
-		bw.Write(t.Text)
+		t.WriteText(bw)
 		bw.WriteString("COMMIT\n")
 	}
 	return bw.Flush()

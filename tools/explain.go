@@ -237,7 +237,7 @@ func (e *Explainer) localPod(src netip.Addr) string {
 		for _, sp := range e.model.ServicePorts {
 			for _, ep := range sp.Endpoints {
 				if ep.IP == src && ep.IsLocal {
-					return "endpoint of " + sp.NameString + " in EndpointSlice " + ep.Slice
+					return "endpoint of " + sp.NameString + " in EndpointSlice " + ep.SliceName()
 				}
 			}
 		}
@@ -517,8 +517,8 @@ func (x *Explanation) endpointText(dst netip.AddrPort, servicePort string) strin
 			case ep.Serving && ep.Terminating:
 				b.WriteString(", serving while terminating")
 			}
-			if ep.Slice != "" {
-				b.WriteString(", EndpointSlice " + ep.Slice + " (" + ep.Pos.String() + ")")
+			if ep.Source != nil {
+				b.WriteString(", EndpointSlice " + ep.Source.Slice + " (" + ep.Source.Pos.String() + ")")
 			}
 			return b.String()
 		}

@@ -180,10 +180,10 @@ func inspectEndpoints(sp *compiler.ServicePort, opts *compiler.Options) []Endpoi
 			ei.WhyNot = "terminating: used only when no endpoint is ready"
 		case !ep.Ready:
 			ei.WhyNot = "not ready"
-		case cat.Topology == compiler.TopologyPreferSameZone && !hasHint(ep.ZoneHints, opts.NodeZone):
-			ei.WhyNot = "other zone: topology hints name " + strings.Join(ep.ZoneHints, ",")
-		case cat.Topology == compiler.TopologyPreferSameNode && !hasHint(ep.NodeHints, opts.NodeName):
-			ei.WhyNot = "other node: topology hints name " + strings.Join(ep.NodeHints, ",")
+		case cat.Topology == compiler.TopologyPreferSameZone && !hasHint(ep.ZoneHints(), opts.NodeZone):
+			ei.WhyNot = "other zone: topology hints name " + strings.Join(ep.ZoneHints(), ",")
+		case cat.Topology == compiler.TopologyPreferSameNode && !hasHint(ep.NodeHints(), opts.NodeName):
+			ei.WhyNot = "other node: topology hints name " + strings.Join(ep.NodeHints(), ",")
 		case !ep.IsLocal && (sp.InternalPolicyLocal || sp.ExternalPolicyLocal):
 			ei.WhyNot = "not local (traffic policy Local)"
 		default:

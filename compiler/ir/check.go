@@ -71,7 +71,7 @@ func CheckIPTables(p *IPTables) error {
 				errs = append(errs, fmt.Errorf("table %s: user chain %s has policy %q", t.Name, c.Name, c.Policy))
 			}
 		}
-		if n := strings.Count(string(t.Text), "\n"); n != len(t.Rules) {
+		if n := t.newlines(); n != len(t.Rules) {
 			errs = append(errs, fmt.Errorf("table %s: %d lines of rules for %d rules", t.Name, n, len(t.Rules)))
 		}
 		for i, r := range t.Rules {

@@ -1,6 +1,8 @@
 package ir
 
 import (
+	"bytes"
+	"io"
 	"net/netip"
 	"strconv"
 )
@@ -35,11 +37,22 @@ type Table struct {
 	Name   string  // filter, nat, ...
 	Chains []Chain // declared chains, in declaration order
 	Rules  []Rule  // rules, in order
-	// Text holds every rule line ("-A CHAIN args\n") in order; each Rule
-	// points into it. Keeping the lines in one buffer makes rendering a
-	// single write and costs no allocation per rule.
-	Text []byte
+	// text holds every rule line ("-A CHAIN args\n") in order, in blocks
+	// of up to about textBlock bytes; a line never spans two blocks, and each
+	// Rule points into its block. Keeping the lines in a few large blocks
+	// makes rendering a few writes and costs no allocation per rule, and
+	// a table built in parts is put together without copying its text.
+	text [][]byte
 }
+
+// textBlock is the size of a block of rule text, and textRoom the room
+// a block must have left for a new rule to start in it (a longer rule
+// still fits: its block grows).
+const (
+	textBlock          = 1 << 20
+	textBlockDoublings = 5 // the first block is textBlock>>5, 32 KiB
+	textRoom           = 4 << 10
+)
 
 // Chain is a chain declaration. Policy is "-" for a user chain, or the
 // policy (ACCEPT, DROP) of a built-in chain.
@@ -50,10 +63,11 @@ type Chain struct {
 
 // Rule is one rule of a table.
 type Rule struct {
-	Chain  string
-	Start  int32 // Text[Start:End] is the whole line without its newline
-	End    int32
-	Origin int32
+	Chain string
+	// The whole line, without its newline, is text block Block from
+	// Start to End.
+	Block, Start, End int32
+	Origin            int32
 }
 
 // NewTable returns an empty table.
@@ -77,10 +91,10 @@ func (t *Table) AddRule(origin int32, chain string, parts ...string) {
 	w.End()
 }
 
-// Grow makes room for about chains more chains, rules more rules and
-// textBytes more bytes of rule text, so that a table whose size is known
-// in advance is built without copying it over and over as it grows.
-func (t *Table) Grow(chains, rules, textBytes int) {
+// Grow makes room for about chains more chains and rules more rules, so
+// that a table whose size is known in advance is built without copying
+// its records over and over as they grow.
+func (t *Table) Grow(chains, rules int) {
 	if n := len(t.Chains) + chains; n > cap(t.Chains) {
 		c := make([]Chain, len(t.Chains), n)
 		copy(c, t.Chains)
@@ -91,11 +105,6 @@ func (t *Table) Grow(chains, rules, textBytes int) {
 		copy(r, t.Rules)
 		t.Rules = r
 	}
-	if n := len(t.Text) + textBytes; n > cap(t.Text) {
-		b := make([]byte, len(t.Text), n)
-		copy(b, t.Text)
-		t.Text = b
-	}
 }
 
 // Rule starts a rule "-A chain" that the RuleWriter's methods extend and
@@ -104,13 +113,26 @@ func (t *Table) Grow(chains, rules, textBytes int) {
 // comment). Keep the RuleWriter in a local variable and write one rule at
 // a time; nothing may be added to the table until End.
 func (t *Table) Rule(origin int32, chain string) RuleWriter {
-	text := append(t.Text, "-A "...)
-	return RuleWriter{t: t, text: append(text, chain...), rule: Rule{Chain: chain, Start: int32(len(t.Text)), Origin: origin}}
+	n := len(t.text)
+	if n == 0 || cap(t.text[n-1])-len(t.text[n-1]) < textRoom {
+		// Blocks start small and double up to textBlock, so that a small
+		// table stays small.
+		size := textBlock
+		if n < textBlockDoublings {
+			size = textBlock >> (textBlockDoublings - n)
+		}
+		t.text = append(t.text, make([]byte, 0, size))
+		n++
+	}
+	text := t.text[n-1]
+	start := int32(len(text))
+	text = append(text, "-A "...)
+	return RuleWriter{t: t, text: append(text, chain...), rule: Rule{Chain: chain, Block: int32(n - 1), Start: start, Origin: origin}}
 }
 
 // RuleWriter is a rule being written. It appends to its own copy of the
-// table's text and puts it back once, in End: appending to the table
-// itself would store the text's pointer into the heap on every
+// current text block and puts it back once, in End: appending to the
+// table itself would store the block's pointer into the heap on every
 // argument, which costs a write barrier each while the GC runs (a tenth
 // of the lowering time in profiles).
 type RuleWriter struct {
@@ -153,38 +175,70 @@ func (w *RuleWriter) ArgAddr(a netip.Addr) {
 func (w *RuleWriter) End() {
 	w.rule.End = int32(len(w.text))
 	w.t.Rules = append(w.t.Rules, w.rule)
-	w.t.Text = append(w.text, '\n')
+	w.t.text[w.rule.Block] = append(w.text, '\n')
 }
 
 // Append adds o's chains and rules after t's, as if they had been added
 // to t directly (a table built in parts, one per CPU, is put together
-// with it).
+// with it). o's text blocks become t's; o must not be used afterwards.
 func (t *Table) Append(o *Table) {
 	t.Chains = append(t.Chains, o.Chains...)
-	base := int32(len(t.Text))
-	t.Text = append(t.Text, o.Text...)
+	base := int32(len(t.text))
+	t.text = append(t.text, o.text...)
 	n := len(t.Rules)
 	t.Rules = append(t.Rules, o.Rules...)
 	for i := n; i < len(t.Rules); i++ {
-		t.Rules[i].Start += base
-		t.Rules[i].End += base
+		t.Rules[i].Block += base
 	}
+}
+
+// line returns rule i's line, without the newline, in its text block.
+func (t *Table) line(i int) []byte {
+	r := &t.Rules[i]
+	return t.text[r.Block][r.Start:r.End]
 }
 
 // Line returns rule i as its payload line, without the newline.
 func (t *Table) Line(i int) string {
-	r := t.Rules[i]
-	return string(t.Text[r.Start:r.End])
+	return string(t.line(i))
 }
 
 // Args returns the arguments of rule i: its line after "-A CHAIN ".
 func (t *Table) Args(i int) string {
-	r := t.Rules[i]
-	off := int(r.Start) + len("-A ") + len(r.Chain)
-	if off < int(r.End) {
+	line := t.line(i)
+	off := len("-A ") + len(t.Rules[i].Chain)
+	if off < len(line) {
 		off++ // the space after the chain name
 	}
-	return string(t.Text[off:r.End])
+	return string(line[off:])
+}
+
+// WriteText writes every rule line, each ending in a newline, in order.
+func (t *Table) WriteText(w io.Writer) error {
+	for _, b := range t.text {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newlines counts the line ends in the rule text.
+func (t *Table) newlines() int {
+	n := 0
+	for _, b := range t.text {
+		n += bytes.Count(b, []byte{'\n'})
+	}
+	return n
+}
+
+// TextLen is the length of the rule lines that WriteText writes.
+func (t *Table) TextLen() int {
+	n := 0
+	for _, b := range t.text {
+		n += len(b)
+	}
+	return n
 }
 
 // Table returns the named table, or nil.
