@@ -164,8 +164,8 @@ func LowerNFT(m *Model, opts *Options) (*ir.NFT, error) {
 	c.t.Origins = make([]ir.Origin, 0, len(m.ServicePorts))
 	for _, sp := range m.ServicePorts {
 		c.t.Origins = append(c.t.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
-		c.servicePort(sp, int32(len(c.t.Origins)))
 	}
+	c.lowerServicePorts(m)
 	return c.t, nil
 }
 
