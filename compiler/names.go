@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strconv"
-	"strings"
 )
 
 // Prefixes of kube-proxy's per-service iptables chains.
@@ -77,32 +76,61 @@ const nftNameBaseMax = 256 - 16
 // names unique when they are cut, and makes chains of one service that
 // differ in one digit easy to tell apart.
 func NFTHashAndTruncate(name string) string {
-	sum := sha256.Sum256([]byte(name))
+	return string(appendNFTHashAndTruncate(nil, []byte(name)))
+}
+
+// appendNFTHashAndTruncate appends NFTHashAndTruncate(name) to dst; name
+// must not overlap dst's spare capacity.
+func appendNFTHashAndTruncate(dst, name []byte) []byte {
+	sum := sha256.Sum256(name)
 	var h [8]byte // 8 base32 characters encode exactly 5 bytes
 	base32.StdEncoding.Encode(h[:], sum[:5])
-	s := string(h[:]) + "-" + name
-	if len(s) > nftNameBaseMax {
-		s = s[:nftNameBaseMax-3] + "..."
+	start := len(dst)
+	dst = append(append(append(dst, h[:]...), '-'), name...)
+	if len(dst)-start > nftNameBaseMax {
+		dst = append(dst[:start+nftNameBaseMax-3], "..."...)
 	}
-	return s
+	return dst
 }
 
 // NFTServiceNameBase is the name base of a service port's nftables chains:
 // hash + "-namespace/name/protocol/portname" (portname may be empty).
 func NFTServiceNameBase(sp *ServicePort) string {
-	return NFTHashAndTruncate(sp.Namespace + "/" + sp.Name + "/" + sp.ProtoLower + "/" + sp.PortName)
+	return string(appendNFTHashAndTruncate(nil, appendNFTServiceName(nil, sp)))
+}
+
+// appendNFTServiceName appends "namespace/name/protocol/portname", the
+// hashed part of a service port's name base.
+func appendNFTServiceName(dst []byte, sp *ServicePort) []byte {
+	dst = append(append(dst, sp.Namespace...), '/')
+	dst = append(append(dst, sp.Name...), '/')
+	dst = append(append(dst, sp.ProtoLower...), '/')
+	return append(dst, sp.PortName...)
+}
+
+// appendNFTEndpointSuffix appends "__ip/port", what an endpoint's hashed
+// name adds to its service port's, with the colons of an IPv6 address
+// turned into dots (colons are not allowed in names).
+func appendNFTEndpointSuffix(dst []byte, ep *Endpoint) []byte {
+	dst = append(dst, "__"...)
+	start := len(dst)
+	dst = ep.IP.AppendTo(dst)
+	if ep.IP.Is6() {
+		for i := start; i < len(dst); i++ {
+			if dst[i] == ':' {
+				dst[i] = '.'
+			}
+		}
+	}
+	return strconv.AppendInt(append(dst, '/'), int64(ep.Port), 10)
 }
 
 // NFTEndpointNameBase is the name base of an endpoint's chain and affinity
 // set: hash + "-namespace/name/protocol/portname__ip/port", with the colons
-// of an IPv6 address turned into dots (colons are not allowed in names).
+// of an IPv6 address turned into dots.
 func NFTEndpointNameBase(sp *ServicePort, ep *Endpoint) string {
-	ip := ep.IP.String()
-	if strings.IndexByte(ip, ':') >= 0 {
-		ip = strings.ReplaceAll(ip, ":", ".")
-	}
-	return NFTHashAndTruncate(sp.Namespace + "/" + sp.Name + "/" + sp.ProtoLower + "/" + sp.PortName +
-		"__" + ip + "/" + strconv.Itoa(ep.Port))
+	name := appendNFTEndpointSuffix(appendNFTServiceName(nil, sp), ep)
+	return string(appendNFTHashAndTruncate(nil, name))
 }
 
 // NFTChainNames are the per-service-port nftables chains; all share one

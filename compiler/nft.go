@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,19 +87,34 @@ var nftJumps = []struct{ to, from, match string }{
 
 // nftCtx holds what every service port's rules need.
 type nftCtx struct {
-	opts     *Options
-	t        *ir.NFT
-	ipX      string // "ip" or "ip6"
-	addrType string // "ipv4_addr" or "ipv6_addr"
-	masqRule string // "mark set mark or 0x00004000"
-	detector LocalDetector
-	nodeIP   string
+	opts       *Options
+	t          *ir.NFT
+	ipX        string // "ip" or "ip6"
+	addrType   string // "ipv4_addr" or "ipv6_addr"
+	masqRule   string // "mark set mark or 0x00004000"
+	detector   LocalDetector
+	ifLocal    string // the detector's nftables match for local traffic
+	nodeIP     netip.Addr
+	rejectGoto string // "goto reject-chain"
+	// affinityFlags are the flags of every affinity set, shared by them.
+	affinityFlags []string
 
 	clusterIPs, hairpin                       *ir.NFTSet
 	serviceIPs, serviceNodePorts, firewallIPs *ir.NFTSet
 	noEndpointServices, noEndpointNodePorts   *ir.NFTSet
 
-	b strings.Builder // scratch for rule and element text
+	// Rule, element and name text is built in b and kept in arena: one
+	// allocation per block of strings instead of one per string.
+	arena stringArena
+	b     []byte
+	// base is the current service port's name base; hashIn holds the
+	// hash input of its names.
+	base, hashIn []byte
+	// epBases are the name bases of the current service port's reachable
+	// endpoints (with affinity), and epNext where to look for the next.
+	epBases  []string
+	epNext   int
+	epChains []*ir.NFTChain // their chains
 }
 
 // NFTServiceCIDRs returns the ServiceCIDRs of the compiled family, in the
@@ -126,22 +142,30 @@ func LowerNFT(m *Model, opts *Options) (*ir.NFT, error) {
 		return nil, err
 	}
 	c := &nftCtx{
-		opts:     opts,
-		ipX:      "ip",
-		addrType: "ipv4_addr",
-		masqRule: "mark set mark or " + MasqueradeMark(opts.MasqueradeBit),
-		detector: opts.LocalDetector(),
-		nodeIP:   opts.PrimaryNodeIP().String(),
+		opts:          opts,
+		ipX:           "ip",
+		addrType:      "ipv4_addr",
+		masqRule:      "mark set mark or " + MasqueradeMark(opts.MasqueradeBit),
+		detector:      opts.LocalDetector(),
+		nodeIP:        opts.PrimaryNodeIP(),
+		rejectGoto:    "goto " + nftRejectChain,
+		affinityFlags: []string{"dynamic", "timeout"},
 	}
 	if opts.Family == IPv6 {
 		c.ipX, c.addrType = "ip6", "ipv6_addr"
 	}
+	c.ifLocal = strings.Join(c.detector.IfLocalNFT, " ")
 	c.t = ir.NewNFT(c.ipX, NFTTable, "rules for kube-proxy")
 	c.setup(cidrs)
+	// Every service port has a ClusterIP and a service-ips element or a
+	// no-endpoint-services one.
+	c.clusterIPs.Grow(len(m.ServicePorts))
+	c.serviceIPs.Grow(len(m.ServicePorts))
+	c.t.Origins = make([]ir.Origin, 0, len(m.ServicePorts))
 	for _, sp := range m.ServicePorts {
 		c.t.Origins = append(c.t.Origins, ir.Origin{ServicePort: sp.NameString, File: sp.Pos.File, Line: sp.Pos.Line})
-		c.servicePort(sp, int32(len(c.t.Origins)))
 	}
+	c.lowerServicePorts(m)
 	return c.t, nil
 }
 
@@ -227,62 +251,123 @@ func (c *nftCtx) setup(serviceCIDRs []string) {
 	}
 }
 
+// str returns b as a string cut from the arena.
+func (c *nftCtx) str(b []byte) string { return c.arena.bytes(b) }
+
+// cat returns the concatenation of the parts, cut from the arena.
+func (c *nftCtx) cat(parts ...string) string {
+	c.b = c.b[:0]
+	for _, p := range parts {
+		c.b = append(c.b, p...)
+	}
+	return c.str(c.b)
+}
+
 // key3 returns "ip . proto . port", the key of the per-address maps.
-func key3(ip, proto, port string) string {
-	return ip + " . " + proto + " . " + port
+func (c *nftCtx) key3(ip netip.Addr, proto string, port int) string {
+	b := ip.AppendTo(c.b[:0])
+	b = append(append(append(b, " . "...), proto...), " . "...)
+	c.b = strconv.AppendInt(b, int64(port), 10)
+	return c.str(c.b)
+}
+
+// nftChainNames are the current service port's chain names, each made
+// when first asked for.
+type nftChainNames struct {
+	c                                  *nftCtx
+	service, local, external, firewall string
+}
+
+func (n *nftChainNames) name(p *string, prefix string) string {
+	if *p == "" {
+		c := n.c
+		c.b = append(append(c.b[:0], prefix...), c.base...)
+		*p = c.str(c.b)
+	}
+	return *p
+}
+
+func (n *nftChainNames) Service() string  { return n.name(&n.service, NFTPrefixService) }
+func (n *nftChainNames) Local() string    { return n.name(&n.local, NFTPrefixLocal) }
+func (n *nftChainNames) External() string { return n.name(&n.external, NFTPrefixExternal) }
+func (n *nftChainNames) Firewall() string { return n.name(&n.firewall, NFTPrefixFirewall) }
+
+// endpointBases computes the name bases of the endpoints (NFTEndpointNameBase).
+func (c *nftCtx) endpointBases(eps []*Endpoint) {
+	c.epBases, c.epNext = c.epBases[:0], 0
+	prefix := len(c.hashIn)
+	for _, ep := range eps {
+		c.hashIn = appendNFTEndpointSuffix(c.hashIn[:prefix], ep)
+		c.b = appendNFTHashAndTruncate(c.b[:0], c.hashIn)
+		c.epBases = append(c.epBases, c.str(c.b))
+	}
+	c.hashIn = c.hashIn[:prefix]
+}
+
+// epBase returns the name base of ep, one of all (whose bases
+// endpointBases computed). Lists of endpoints are walked in all's order,
+// so the search starts after the last one found.
+func (c *nftCtx) epBase(all []*Endpoint, ep *Endpoint) string {
+	for k := range all {
+		i := (c.epNext + k) % len(all)
+		if all[i] == ep {
+			c.epNext = i + 1
+			return c.epBases[i]
+		}
+	}
+	// Not reachable: the Cluster and Local endpoints are all reachable.
+	prefix := len(c.hashIn)
+	c.hashIn = appendNFTEndpointSuffix(c.hashIn, ep)
+	c.b = appendNFTHashAndTruncate(c.b[:0], c.hashIn)
+	c.hashIn = c.hashIn[:prefix]
+	return c.str(c.b)
 }
 
 func (c *nftCtx) servicePort(sp *ServicePort, origin int32) {
 	t, opts := c.t, c.opts
-	names := NFTChains(sp)
+	c.hashIn = appendNFTServiceName(c.hashIn[:0], sp)
+	c.base = appendNFTHashAndTruncate(c.base[:0], c.hashIn)
+	names := nftChainNames{c: c}
 	proto := sp.ProtoLower
-	port := strconv.Itoa(sp.Port)
 	cat := CategorizeEndpoints(sp, opts.NodeName, opts.NodeZone)
 	affinity := sp.SessionAffinity
 
 	// With affinity every endpoint gets a chain and an affinity set, which
 	// share one name base.
-	var epBase map[*Endpoint]string
 	if affinity {
-		epBase = make(map[*Endpoint]string, len(cat.AllReachable))
+		c.endpointBases(cat.AllReachable)
+		c.epChains = c.epChains[:0]
 	}
-	for _, ep := range cat.AllReachable {
+	for i, ep := range cat.AllReachable {
 		if affinity {
-			epBase[ep] = NFTEndpointNameBase(sp, ep)
-			t.AddChain(NFTPrefixEndpoint + epBase[ep])
+			c.epChains = append(c.epChains, t.NewChain(c.cat(NFTPrefixEndpoint, c.epBases[i])))
 		}
 		if ep.IsLocal {
-			ip := ep.IP.String()
-			c.hairpin.AddElement(ir.NFTElement{
-				Key:    ip + " . " + ip + " . " + proto + " . " + strconv.Itoa(ep.Port),
-				Origin: origin,
-			})
+			b := ep.IP.AppendTo(c.b[:0])
+			b = ep.IP.AppendTo(append(b, " . "...))
+			b = append(append(append(b, " . "...), proto...), " . "...)
+			c.b = strconv.AppendInt(b, int64(ep.Port), 10)
+			c.hairpin.AddElement(ir.NFTElement{Key: c.str(c.b), Origin: origin})
 		}
 	}
 
 	reach := cat.Reach(sp)
 	usesClusterChain, usesLocalChain := reach.ClusterSet, reach.LocalSet
+	var clusterChain, localChain, extChain *ir.NFTChain
 	if usesClusterChain {
-		t.AddChain(names.Service)
+		clusterChain = t.NewChain(names.Service())
 	}
 	if usesLocalChain {
-		t.AddChain(names.Local)
+		localChain = t.NewChain(names.Local())
 	}
 	hasInternal, hasExternal, usesExternalChain := reach.Internal, reach.External, reach.ExternalChain
-	internalChain, externalPolicyChain := names.Service, names.Service
-	if sp.InternalPolicyLocal {
-		internalChain = names.Local
-	}
-	if sp.ExternalPolicyLocal {
-		externalPolicyChain = names.Local
-	}
 	if usesExternalChain {
-		t.AddChain(names.External)
+		extChain = t.NewChain(names.External())
 	}
 
 	var internalVerdict, externalVerdict string
 	if !cat.HasAny {
-		internalVerdict = "goto " + nftRejectChain
+		internalVerdict = c.rejectGoto
 		externalVerdict = internalVerdict
 	} else {
 		if !hasInternal {
@@ -293,18 +378,26 @@ func (c *nftCtx) servicePort(sp *ServicePort, origin int32) {
 		}
 	}
 
-	cip := sp.ClusterIP.String()
-	c.clusterIPs.AddElement(ir.NFTElement{Key: cip, Origin: origin})
+	c.b = sp.ClusterIP.AppendTo(c.b[:0])
+	c.clusterIPs.AddElement(ir.NFTElement{Key: c.str(c.b), Origin: origin})
 	if hasInternal {
-		c.serviceIPs.AddElement(ir.NFTElement{Key: key3(cip, proto, port), Value: "goto " + internalChain, Origin: origin})
+		internalChain := names.Service()
+		if sp.InternalPolicyLocal {
+			internalChain = names.Local()
+		}
+		c.serviceIPs.AddElement(ir.NFTElement{Key: c.key3(sp.ClusterIP, proto, sp.Port),
+			Value: c.cat("goto ", internalChain), Origin: origin})
 	} else {
-		c.noEndpointServices.AddElement(ir.NFTElement{Key: key3(cip, proto, port), Comment: sp.NameString,
+		c.noEndpointServices.AddElement(ir.NFTElement{Key: c.key3(sp.ClusterIP, proto, sp.Port), Comment: sp.NameString,
 			Value: internalVerdict, Origin: origin})
 	}
 
-	toExternal := "goto " + names.External
+	var toExternal string
+	if cat.HasAny {
+		toExternal = c.cat("goto ", names.External())
+	}
 	for _, eip := range sp.ExternalIPs {
-		k := key3(eip.String(), proto, port)
+		k := c.key3(eip, proto, sp.Port)
 		if cat.HasAny {
 			c.serviceIPs.AddElement(ir.NFTElement{Key: k, Value: toExternal, Origin: origin})
 		}
@@ -316,27 +409,31 @@ func (c *nftCtx) servicePort(sp *ServicePort, origin int32) {
 	// Unlike iptables mode, the firewall is set up even when the service
 	// has no endpoints.
 	usesFirewall := len(sp.LoadBalancerVIPs) > 0 && len(sp.SourceRanges) > 0
+	var fwChain *ir.NFTChain
+	var toFirewall string
 	if usesFirewall {
-		t.AddChain(names.Firewall)
+		fwChain = t.NewChain(names.Firewall())
+		toFirewall = c.cat("goto ", names.Firewall())
 	}
 	for _, vip := range sp.LoadBalancerVIPs {
-		k := key3(vip.String(), proto, port)
+		k := c.key3(vip, proto, sp.Port)
 		if cat.HasAny {
 			c.serviceIPs.AddElement(ir.NFTElement{Key: k, Value: toExternal, Origin: origin})
 		}
 		if usesFirewall {
-			c.firewallIPs.AddElement(ir.NFTElement{Key: k, Value: "goto " + names.Firewall, Origin: origin})
+			c.firewallIPs.AddElement(ir.NFTElement{Key: k, Value: toFirewall, Origin: origin})
 		}
 	}
 	if !hasExternal {
 		for _, vip := range sp.LoadBalancerVIPs {
-			c.noEndpointServices.AddElement(ir.NFTElement{Key: key3(vip.String(), proto, port), Comment: sp.NameString,
+			c.noEndpointServices.AddElement(ir.NFTElement{Key: c.key3(vip, proto, sp.Port), Comment: sp.NameString,
 				Value: externalVerdict, Origin: origin})
 		}
 	}
 
 	if sp.NodePort != 0 {
-		k := proto + " . " + strconv.Itoa(sp.NodePort)
+		c.b = strconv.AppendInt(append(append(c.b[:0], proto...), " . "...), int64(sp.NodePort), 10)
+		k := c.str(c.b)
 		if cat.HasAny {
 			c.serviceNodePorts.AddElement(ir.NFTElement{Key: k, Value: toExternal, Origin: origin})
 		}
@@ -346,134 +443,122 @@ func (c *nftCtx) servicePort(sp *ServicePort, origin int32) {
 	}
 
 	if usesExternalChain {
-		ext := t.Chain(names.External)
 		if !sp.ExternalPolicyLocal {
 			// Endpoints may be on other nodes: masquerade.
-			ext.AddRule(origin, c.masqRule, "masquerade")
+			extChain.AddRule(origin, c.masqRule, "masquerade")
 		} else {
 			// Pod and host traffic to an external address is not subject
 			// to the traffic policy, as if it went out to the load
 			// balancer and came back.
 			if c.detector.Implemented() {
-				ext.AddRule(origin, strings.Join(c.detector.IfLocalNFT, " ")+" goto "+names.Service, "short-circuit pod traffic")
+				extChain.AddRule(origin, c.cat(c.ifLocal, " goto ", names.Service()), "short-circuit pod traffic")
 			}
-			ext.AddRule(origin, "fib saddr type local "+c.masqRule, "masquerade local traffic")
-			ext.AddRule(origin, "fib saddr type local goto "+names.Service, "short-circuit local traffic")
+			extChain.AddRule(origin, c.cat("fib saddr type local ", c.masqRule), "masquerade local traffic")
+			extChain.AddRule(origin, c.cat("fib saddr type local goto ", names.Service()), "short-circuit local traffic")
 		}
 		if hasExternal {
-			ext.AddRule(origin, "goto "+externalPolicyChain, "")
+			externalPolicyChain := names.Service()
+			if sp.ExternalPolicyLocal {
+				externalPolicyChain = names.Local()
+			}
+			extChain.AddRule(origin, c.cat("goto ", externalPolicyChain), "")
 		}
 	}
 
 	if usesFirewall {
-		c.firewallRule(sp, origin, names.Firewall)
+		c.firewallRule(sp, origin, fwChain)
 	}
 
 	if affinity {
-		for _, ep := range cat.AllReachable {
-			s := t.AddSet(NFTPrefixAffinity+epBase[ep], c.addrType, "")
-			s.Flags = []string{"dynamic", "timeout"}
+		for i := range cat.AllReachable {
+			s := t.NewSet(c.cat(NFTPrefixAffinity, c.epBases[i]), c.addrType, "")
+			s.Flags = c.affinityFlags
 			s.Timeout = sp.StickyMaxAgeSeconds
 		}
 		if usesClusterChain {
-			c.endpointJumps(origin, names.Service, cat.Cluster, epBase)
+			c.endpointJumps(origin, clusterChain, cat.AllReachable, cat.Cluster)
 		}
 		if usesLocalChain {
-			c.endpointJumps(origin, names.Local, cat.Local, epBase)
+			c.endpointJumps(origin, localChain, cat.AllReachable, cat.Local)
 		}
-		for _, ep := range cat.AllReachable {
-			ch := t.Chain(NFTPrefixEndpoint + epBase[ep])
-			ch.AddRule(origin, "update @"+NFTPrefixAffinity+epBase[ep]+" { "+c.ipX+" saddr }", "")
-			ch.AddRule(origin, "meta l4proto "+proto+" dnat to "+ep.String, "")
+		for i, ep := range cat.AllReachable {
+			ch := c.epChains[i]
+			ch.AddRule(origin, c.cat("update @", NFTPrefixAffinity, c.epBases[i], " { ", c.ipX, " saddr }"), "")
+			ch.AddRule(origin, c.cat("meta l4proto ", proto, " dnat to ", ep.String), "")
 		}
 		return
 	}
 	if usesClusterChain {
-		c.endpointDNAT(sp, origin, names.Service, cat.Cluster)
+		c.endpointDNAT(sp, origin, clusterChain, cat.Cluster)
 	}
 	if usesLocalChain {
-		c.endpointDNAT(sp, origin, names.Local, cat.Local)
+		c.endpointDNAT(sp, origin, localChain, cat.Local)
 	}
 }
 
 // firewallRule drops traffic to the LB IPs from outside the source ranges.
 // When a range covers the node IP, the LB IPs are allowed too: traffic from
 // the node to a VIP that is bound locally arrives with the VIP as source.
-func (c *nftCtx) firewallRule(sp *ServicePort, origin int32, chain string) {
-	b := &c.b
-	b.Reset()
-	b.WriteString(c.ipX)
-	b.WriteString(" saddr != { ")
-	nodeIP := c.opts.PrimaryNodeIP()
+func (c *nftCtx) firewallRule(sp *ServicePort, origin int32, chain *ir.NFTChain) {
+	b := append(append(c.b[:0], c.ipX...), " saddr != { "...)
 	allowFromNode := false
 	for i, r := range sp.SourceRanges {
 		if i > 0 {
-			b.WriteString(" , ")
+			b = append(b, " , "...)
 		}
-		b.WriteString(r.String())
-		if r.Contains(nodeIP) {
+		b = r.AppendTo(b)
+		if r.Contains(c.nodeIP) {
 			allowFromNode = true
 		}
 	}
 	if allowFromNode {
 		for _, vip := range sp.LoadBalancerVIPs {
-			b.WriteString(" , ")
-			b.WriteString(vip.String())
+			b = vip.AppendTo(append(b, " , "...))
 		}
 	}
-	b.WriteString(" } drop")
-	c.t.Chain(chain).AddRule(origin, b.String(), "")
+	c.b = append(b, " } drop"...)
+	chain.AddRule(origin, c.str(c.b), "")
 }
 
 // endpointDNAT writes the one rule of a policy chain without affinity:
 // DNAT to an endpoint picked by "numgen random mod N".
-func (c *nftCtx) endpointDNAT(sp *ServicePort, origin int32, chain string, eps []*Endpoint) {
-	b := &c.b
-	b.Reset()
-	b.WriteString("meta l4proto ")
-	b.WriteString(sp.ProtoLower)
-	b.WriteString(" dnat ")
-	b.WriteString(c.ipX)
-	b.WriteString(" addr . port to numgen random mod ")
-	b.WriteString(strconv.Itoa(len(eps)))
-	b.WriteString(" map { ")
+func (c *nftCtx) endpointDNAT(sp *ServicePort, origin int32, chain *ir.NFTChain, eps []*Endpoint) {
+	b := append(append(c.b[:0], "meta l4proto "...), sp.ProtoLower...)
+	b = append(append(append(b, " dnat "...), c.ipX...), " addr . port to numgen random mod "...)
+	b = strconv.AppendInt(b, int64(len(eps)), 10)
+	b = append(b, " map { "...)
 	for i, ep := range eps {
 		if i > 0 {
-			b.WriteString(" , ")
+			b = append(b, " , "...)
 		}
-		b.WriteString(strconv.Itoa(i))
-		b.WriteString(" : ")
-		b.WriteString(ep.IP.String())
-		b.WriteString(" . ")
-		b.WriteString(strconv.Itoa(ep.Port))
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = ep.IP.AppendTo(append(b, " : "...))
+		b = strconv.AppendInt(append(b, " . "...), int64(ep.Port), 10)
 	}
-	b.WriteString(" }")
-	c.t.Chain(chain).AddRule(origin, b.String(), "")
+	c.b = append(b, " }"...)
+	chain.AddRule(origin, c.str(c.b), "")
 }
 
 // endpointJumps writes a policy chain with ClientIP affinity: a jump to
 // each endpoint whose affinity set holds the source, then a random pick.
-func (c *nftCtx) endpointJumps(origin int32, chain string, eps []*Endpoint, base map[*Endpoint]string) {
-	ch := c.t.Chain(chain)
+// all are the endpoints whose name bases endpointBases computed.
+func (c *nftCtx) endpointJumps(origin int32, ch *ir.NFTChain, all, eps []*Endpoint) {
 	for _, ep := range eps {
-		ch.AddRule(origin, c.ipX+" saddr @"+NFTPrefixAffinity+base[ep]+" goto "+NFTPrefixEndpoint+base[ep], "")
+		base := c.epBase(all, ep)
+		ch.AddRule(origin, c.cat(c.ipX, " saddr @", NFTPrefixAffinity, base, " goto ", NFTPrefixEndpoint, base), "")
 	}
-	b := &c.b
-	b.Reset()
-	b.WriteString("numgen random mod ")
-	b.WriteString(strconv.Itoa(len(eps)))
-	b.WriteString(" vmap { ")
+	b := strconv.AppendInt(append(c.b[:0], "numgen random mod "...), int64(len(eps)), 10)
+	b = append(b, " vmap { "...)
 	for i, ep := range eps {
 		if i > 0 {
-			b.WriteString(" , ")
+			b = append(b, " , "...)
 		}
-		b.WriteString(strconv.Itoa(i))
-		b.WriteString(" : goto ")
-		b.WriteString(NFTPrefixEndpoint)
-		b.WriteString(base[ep])
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(append(b, " : goto "...), NFTPrefixEndpoint...)
+		b = append(b, c.epBase(all, ep)...)
 	}
-	b.WriteString(" }")
-	ch.AddRule(origin, b.String(), "")
+	c.b = append(b, " }"...)
+	ch.AddRule(origin, c.str(c.b), "")
 }
 
 // SnapshotServiceCIDRs returns the CIDRs of the snapshot's ServiceCIDR

@@ -1,10 +1,12 @@
 package render
 
 import (
-	"bufio"
+	"cmp"
+	"encoding/binary"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
 )
@@ -17,19 +19,15 @@ import (
 // sorted. Every line is an "add" command, so the output loads into an empty
 // ruleset as is.
 func NFT(w io.Writer, p *ir.NFT) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	nw := nftWriter{w: bw, prefix: " " + p.Family + " " + p.Name + " "}
+	nw := nftWriter{w: w, buf: make([]byte, 0, nftBufSize+nftLineReserve), prefix: " " + p.Family + " " + p.Name + " "}
 
-	bw.WriteString("add table ")
-	bw.WriteString(p.Family)
-	bw.WriteByte(' ')
-	bw.WriteString(p.Name)
+	b := append(nw.buf, "add table "...)
+	b = append(append(append(b, p.Family...), ' '), p.Name...)
 	if p.Comment != "" {
-		bw.WriteString(" { comment ")
-		nw.quote(p.Comment)
-		bw.WriteString(" ; }")
+		b = strconv.AppendQuote(append(b, " { comment "...), p.Comment)
+		b = append(b, " ; }"...)
 	}
-	bw.WriteByte('\n')
+	nw.buf = append(b, '\n')
 
 	chains := sortedChains(p.Chains)
 	sets := sortedSets(p.Sets)
@@ -48,98 +46,104 @@ func NFT(w io.Writer, p *ir.NFT) error {
 			nw.rule(c.Name, &c.Rules[i])
 		}
 	}
+	var order []elementRef
 	for _, s := range sets {
-		nw.elements(s)
+		order = nw.elements(s, order)
 	}
 	for _, m := range maps {
-		nw.elements(m)
+		order = nw.elements(m, order)
 	}
-	return bw.Flush()
+	nw.flush()
+	return nw.err
 }
 
+// nftBufSize is how much output nftWriter gathers before writing it.
+const (
+	nftBufSize     = 256 << 10
+	nftLineReserve = 4 << 10 // room for a typical line past nftBufSize
+)
+
+// nftWriter appends lines to a buffer and writes it out whenever it is
+// full: appending to a byte slice costs less than a buffered writer's
+// method call per piece. After a failed write it keeps going without
+// writing, and reports the first error.
 type nftWriter struct {
-	w      *bufio.Writer
+	w      io.Writer
+	buf    []byte
 	prefix string // " FAMILY TABLE "
-	num    []byte
+	err    error
 }
 
-func (nw *nftWriter) quote(s string) {
-	nw.num = strconv.AppendQuote(nw.num[:0], s)
-	nw.w.Write(nw.num)
+// endLine writes the buffer out once it holds nftBufSize bytes or more.
+func (nw *nftWriter) endLine() {
+	if len(nw.buf) >= nftBufSize {
+		nw.flush()
+	}
+}
+
+func (nw *nftWriter) flush() {
+	if nw.err == nil && len(nw.buf) > 0 {
+		_, nw.err = nw.w.Write(nw.buf)
+	}
+	nw.buf = nw.buf[:0]
 }
 
 func (nw *nftWriter) chain(c *ir.NFTChain) {
-	w := nw.w
-	w.WriteString("add chain")
-	w.WriteString(nw.prefix)
-	w.WriteString(c.Name)
+	b := append(append(nw.buf, "add chain"...), nw.prefix...)
+	b = append(b, c.Name...)
 	if c.Type != "" || c.Comment != "" {
-		w.WriteString(" {")
+		b = append(b, " {"...)
 		if c.Type != "" {
-			w.WriteString(" type ")
-			w.WriteString(c.Type)
-			w.WriteString(" hook ")
-			w.WriteString(c.Hook)
-			w.WriteString(" priority ")
-			nw.num = strconv.AppendInt(nw.num[:0], int64(c.Priority), 10)
-			w.Write(nw.num)
-			w.WriteString(" ;")
+			b = append(append(b, " type "...), c.Type...)
+			b = append(append(b, " hook "...), c.Hook...)
+			b = strconv.AppendInt(append(b, " priority "...), int64(c.Priority), 10)
+			b = append(b, " ;"...)
 		}
 		if c.Comment != "" {
-			w.WriteString(" comment ")
-			nw.quote(c.Comment)
-			w.WriteString(" ;")
+			b = strconv.AppendQuote(append(b, " comment "...), c.Comment)
+			b = append(b, " ;"...)
 		}
-		w.WriteString(" }")
+		b = append(b, " }"...)
 	}
-	w.WriteByte('\n')
+	nw.buf = append(b, '\n')
+	nw.endLine()
 }
 
 func (nw *nftWriter) set(kind string, s *ir.NFTSet) {
-	w := nw.w
-	w.WriteString("add ")
-	w.WriteString(kind)
-	w.WriteString(nw.prefix)
-	w.WriteString(s.Name)
-	w.WriteString(" { type ")
-	w.WriteString(s.Type)
-	w.WriteString(" ;")
+	b := append(append(nw.buf, "add "...), kind...)
+	b = append(append(b, nw.prefix...), s.Name...)
+	b = append(append(b, " { type "...), s.Type...)
+	b = append(b, " ;"...)
 	if len(s.Flags) > 0 {
-		w.WriteString(" flags ")
+		b = append(b, " flags "...)
 		for i, f := range s.Flags {
 			if i > 0 {
-				w.WriteByte(',')
+				b = append(b, ',')
 			}
-			w.WriteString(f)
+			b = append(b, f...)
 		}
-		w.WriteString(" ;")
+		b = append(b, " ;"...)
 	}
 	if s.Timeout > 0 {
-		w.WriteString(" timeout ")
-		nw.num = strconv.AppendInt(nw.num[:0], int64(s.Timeout), 10)
-		w.Write(nw.num)
-		w.WriteString("s ;")
+		b = strconv.AppendInt(append(b, " timeout "...), int64(s.Timeout), 10)
+		b = append(b, "s ;"...)
 	}
 	if s.Comment != "" {
-		w.WriteString(" comment ")
-		nw.quote(s.Comment)
-		w.WriteString(" ;")
+		b = strconv.AppendQuote(append(b, " comment "...), s.Comment)
+		b = append(b, " ;"...)
 	}
-	w.WriteString(" }\n")
+	nw.buf = append(b, " }\n"...)
+	nw.endLine()
 }
 
 func (nw *nftWriter) rule(chain string, r *ir.NFTRule) {
-	w := nw.w
-	w.WriteString("add rule")
-	w.WriteString(nw.prefix)
-	w.WriteString(chain)
-	w.WriteByte(' ')
-	w.WriteString(r.Text)
+	b := append(append(nw.buf, "add rule"...), nw.prefix...)
+	b = append(append(append(b, chain...), ' '), r.Text...)
 	if r.Comment != "" {
-		w.WriteString(" comment ")
-		nw.quote(r.Comment)
+		b = strconv.AppendQuote(append(b, " comment "...), r.Comment)
 	}
-	w.WriteByte('\n')
+	nw.buf = append(b, '\n')
+	nw.endLine()
 }
 
 // elements writes the elements of a set or map in ascending key order,
@@ -147,46 +151,93 @@ func (nw *nftWriter) rule(chain string, r *ir.NFTRule) {
 // order the dump gives): keys are unique within a set and all have the
 // same fields, so where one key is a prefix of another, the longer one
 // continues with a character above the ' ' that follows the shorter one
-// in its line.
-func (nw *nftWriter) elements(s *ir.NFTSet) {
+// in its line. order is scratch space, returned for the next set.
+func (nw *nftWriter) elements(s *ir.NFTSet, order []elementRef) []elementRef {
 	if len(s.Elements) == 0 {
-		return
+		return order
 	}
-	order := make([]int, len(s.Elements))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(i, j int) bool { return s.Elements[order[i]].Key < s.Elements[order[j]].Key })
-	w := nw.w
-	for _, i := range order {
+	order = order[:0]
+	for i := range s.Elements {
 		e := &s.Elements[i]
-		w.WriteString("add element")
-		w.WriteString(nw.prefix)
-		w.WriteString(s.Name)
-		w.WriteString(" { ")
-		w.WriteString(e.Key)
+		order = append(order, elementRef{key: makeSortKey(e.Key), e: e})
+	}
+	slices.SortFunc(order, func(a, b elementRef) int {
+		if c := a.key.compare(b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.e.Key, b.e.Key)
+	})
+	for _, o := range order {
+		e := o.e
+		b := append(append(nw.buf, "add element"...), nw.prefix...)
+		b = append(append(b, s.Name...), " { "...)
+		b = append(b, e.Key...)
 		if e.Comment != "" {
-			w.WriteString(" comment ")
-			nw.quote(e.Comment)
+			b = strconv.AppendQuote(append(b, " comment "...), e.Comment)
 		}
 		if e.Value != "" {
-			w.WriteString(" : ")
-			w.WriteString(e.Value)
+			b = append(append(b, " : "...), e.Value...)
 		}
-		w.WriteString(" }\n")
+		nw.buf = append(b, " }\n"...)
+		nw.endLine()
 	}
+	return order
+}
+
+// sortKey is the first 16 bytes of a string as two big-endian numbers,
+// zero-padded: comparing keys orders strings as comparing the strings
+// does, except that equal keys leave the order open. Names and keys in a
+// table mostly differ within their first 16 bytes (a prefix and a hash,
+// an address), so sorting by key first spares most string comparisons.
+type sortKey struct{ hi, lo uint64 }
+
+func makeSortKey(s string) sortKey {
+	var b [16]byte
+	copy(b[:], s)
+	return sortKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (k sortKey) compare(o sortKey) int {
+	if c := cmp.Compare(k.hi, o.hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.lo, o.lo)
+}
+
+type elementRef struct {
+	key sortKey
+	e   *ir.NFTElement
+}
+
+// sortByName returns the items sorted by name.
+func sortByName[T any](in []*T, name func(*T) string) []*T {
+	type ref struct {
+		key sortKey
+		v   *T
+	}
+	refs := make([]ref, len(in))
+	for i, v := range in {
+		refs[i] = ref{makeSortKey(name(v)), v}
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		if c := a.key.compare(b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(name(a.v), name(b.v))
+	})
+	out := make([]*T, len(in))
+	for i, r := range refs {
+		out[i] = r.v
+	}
+	return out
 }
 
 func sortedChains(in []*ir.NFTChain) []*ir.NFTChain {
-	out := append([]*ir.NFTChain(nil), in...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return sortByName(in, func(c *ir.NFTChain) string { return c.Name })
 }
 
 func sortedSets(in []*ir.NFTSet) []*ir.NFTSet {
-	out := append([]*ir.NFTSet(nil), in...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return sortByName(in, func(s *ir.NFTSet) string { return s.Name })
 }
 
 // NFTStandalone writes the table like NFT, preceded by lines that create

@@ -2,6 +2,8 @@ package render
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,5 +82,78 @@ add element ip t m { tcp . 30080 : drop }
 		if diff := cmp.Diff(tc.want, b.String()); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
 		}
+	}
+}
+
+// TestSortByName checks that sorting by the 16-byte key, then the name,
+// gives plain string order, also for names that share a 16-byte prefix,
+// are shorter than 16 bytes, are prefixes of each other or hold bytes
+// that zero padding could be mistaken for.
+func TestSortByName(t *testing.T) {
+	tests := []struct {
+		reason string
+		names  []string
+	}{
+		{"hashed chain names", []string{"service-X6DDWTX4-a/b/tcp/p", "endpoint-LKIX4AO4-a", "service-U257XQAA-c", "external-YFWQLCN2-d", "services"}},
+		{"shared 16-byte prefix", []string{"service-ABCDEFGH-z", "service-ABCDEFGH-a", "service-ABCDEFGH-", "service-ABCDEFGH"}},
+		{"short names and prefixes", []string{"b", "a", "ab", "", "abc", "a\x00", "a\x00\x00b"}},
+		{"high bytes", []string{"\xff", "\x7f", "\x80a", "\x80"}},
+		{"addresses", []string{"10.96.0.10 . tcp . 80", "10.96.0.100 . tcp . 80", "10.96.0.10 . tcp . 8080", "10.96.0.9 . tcp . 80"}},
+	}
+	for _, tc := range tests {
+		var in []*ir.NFTChain
+		for _, n := range tc.names {
+			in = append(in, &ir.NFTChain{Name: n})
+		}
+		var got []string
+		for _, c := range sortedChains(in) {
+			got = append(got, c.Name)
+		}
+		want := append([]string(nil), tc.names...)
+		slices.Sort(want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+		}
+	}
+}
+
+// failAfter fails every write after the first n bytes.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		return 0, errors.New("disk full")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestNFTWriteError checks that a failed write is reported, whether it
+// happens at the first flush or a later one.
+func TestNFTWriteError(t *testing.T) {
+	tb := ir.NewNFT("ip", "kube-proxy", "")
+	c := tb.AddChain("c")
+	for i := 0; i < 20000; i++ {
+		c.AddRule(0, "meta l4proto tcp dnat to 10.0.0.1:80", "")
+	}
+	var all bytes.Buffer
+	if err := NFT(&all, tb); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		reason string
+		n      int
+	}{
+		{"first write fails", 0},
+		{"a later write fails", nftBufSize + 1},
+		{"the last write fails", all.Len() - 1},
+	}
+	for _, tc := range tests {
+		if err := NFT(&failAfter{n: tc.n}, tb); err == nil {
+			t.Errorf("%s: no error", tc.reason)
+		}
+	}
+	if err := NFT(&failAfter{n: all.Len()}, tb); err != nil {
+		t.Errorf("enough room: %v", err)
 	}
 }

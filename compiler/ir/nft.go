@@ -1,5 +1,7 @@
 package ir
 
+import "slices"
+
 // NFT is one nftables table with everything in it: what kube-proxy's
 // nftables mode owns on a node ("table ip kube-proxy" or "table ip6
 // kube-proxy").
@@ -20,8 +22,19 @@ type NFT struct {
 	// fields index it (1-based; 0 means no single object).
 	Origins []Origin
 
-	chains map[string]*NFTChain
-	sets   map[string]*NFTSet
+	// chains and sets index Chains[:chainsIndexed], Sets[:setsIndexed]
+	// and Maps[:mapsIndexed] by name; NewChain and NewSet append without
+	// indexing, and the index catches up on the next lookup.
+	chains                                  map[string]*NFTChain
+	sets                                    map[string]*NFTSet
+	chainsIndexed, setsIndexed, mapsIndexed int
+
+	// Chains, sets and rules are cut from slabs: a big table holds tens
+	// of thousands of each, and one allocation apiece would dominate
+	// building it.
+	chainSlab []NFTChain
+	setSlab   []NFTSet
+	ruleSlab  []NFTRule
 }
 
 // NFTChain is a chain. A base chain has a Type ("filter", "nat"), a Hook
@@ -33,6 +46,8 @@ type NFTChain struct {
 	Priority int
 	Comment  string
 	Rules    []NFTRule
+
+	t *NFT // the table whose rule slab Rules is cut from, if any
 }
 
 // NFTRule is one rule: its statement text (without "add rule FAMILY TABLE
@@ -72,18 +87,29 @@ func NewNFT(family, name, comment string) *NFT {
 		Family:  family,
 		Name:    name,
 		Comment: comment,
-		chains:  map[string]*NFTChain{},
-		sets:    map[string]*NFTSet{},
 	}
 }
 
+// slabSize is how many chains, sets or rules one slab holds.
+const slabSize = 1024
+
 // AddChain returns the regular chain name, adding it if it does not exist.
 func (t *NFT) AddChain(name string) *NFTChain {
-	if c := t.chains[name]; c != nil {
+	if c := t.Chain(name); c != nil {
 		return c
 	}
-	c := &NFTChain{Name: name}
-	t.chains[name] = c
+	return t.NewChain(name)
+}
+
+// NewChain adds the regular chain name, which the table must not have
+// yet (CheckNFT reports a chain declared twice): AddChain without the
+// lookup, for callers that know their names are new.
+func (t *NFT) NewChain(name string) *NFTChain {
+	if len(t.chainSlab) == cap(t.chainSlab) {
+		t.chainSlab = make([]NFTChain, 0, slabSize)
+	}
+	t.chainSlab = append(t.chainSlab, NFTChain{Name: name, t: t})
+	c := &t.chainSlab[len(t.chainSlab)-1]
 	t.Chains = append(t.Chains, c)
 	return c
 }
@@ -96,36 +122,116 @@ func (t *NFT) AddBaseChain(name, typ, hook string, priority int) *NFTChain {
 }
 
 // Chain returns the named chain, or nil.
-func (t *NFT) Chain(name string) *NFTChain { return t.chains[name] }
+func (t *NFT) Chain(name string) *NFTChain {
+	t.index()
+	return t.chains[name]
+}
+
+// index adds the chains, sets and maps added since the last lookup to
+// the name index. The first of two with one name wins, as AddChain and
+// AddSet would have returned it.
+func (t *NFT) index() {
+	if t.chains == nil {
+		t.chains = make(map[string]*NFTChain, len(t.Chains))
+	}
+	for _, c := range t.Chains[t.chainsIndexed:] {
+		if t.chains[c.Name] == nil {
+			t.chains[c.Name] = c
+		}
+	}
+	t.chainsIndexed = len(t.Chains)
+	if t.sets == nil {
+		t.sets = make(map[string]*NFTSet, len(t.Sets)+len(t.Maps))
+	}
+	for _, s := range t.Sets[t.setsIndexed:] {
+		if t.sets[s.Name] == nil {
+			t.sets[s.Name] = s
+		}
+	}
+	t.setsIndexed = len(t.Sets)
+	for _, s := range t.Maps[t.mapsIndexed:] {
+		if t.sets[s.Name] == nil {
+			t.sets[s.Name] = s
+		}
+	}
+	t.mapsIndexed = len(t.Maps)
+}
 
 // AddSet returns the set name, adding it with the given type and comment
 // if it does not exist.
 func (t *NFT) AddSet(name, typ, comment string) *NFTSet {
-	return t.addSet(&t.Sets, name, typ, comment)
+	if s := t.Set(name); s != nil {
+		return s
+	}
+	return t.NewSet(name, typ, comment)
+}
+
+// NewSet adds the set name, which the table must not have yet as a set
+// or map: AddSet without the lookup.
+func (t *NFT) NewSet(name, typ, comment string) *NFTSet {
+	s := t.newSet(name, typ, comment)
+	t.Sets = append(t.Sets, s)
+	return s
 }
 
 // AddMap returns the map name, adding it with the given type ("KEY :
 // VALUE") and comment if it does not exist.
 func (t *NFT) AddMap(name, typ, comment string) *NFTSet {
-	return t.addSet(&t.Maps, name, typ, comment)
-}
-
-func (t *NFT) addSet(list *[]*NFTSet, name, typ, comment string) *NFTSet {
-	if s := t.sets[name]; s != nil {
+	if s := t.Set(name); s != nil {
 		return s
 	}
-	s := &NFTSet{Name: name, Type: typ, Comment: comment}
-	t.sets[name] = s
-	*list = append(*list, s)
+	s := t.newSet(name, typ, comment)
+	t.Maps = append(t.Maps, s)
 	return s
 }
 
+func (t *NFT) newSet(name, typ, comment string) *NFTSet {
+	if len(t.setSlab) == cap(t.setSlab) {
+		t.setSlab = make([]NFTSet, 0, slabSize)
+	}
+	t.setSlab = append(t.setSlab, NFTSet{Name: name, Type: typ, Comment: comment})
+	return &t.setSlab[len(t.setSlab)-1]
+}
+
 // Set returns the named set or map, or nil.
-func (t *NFT) Set(name string) *NFTSet { return t.sets[name] }
+func (t *NFT) Set(name string) *NFTSet {
+	t.index()
+	return t.sets[name]
+}
 
 // AddRule appends a rule to the chain.
 func (c *NFTChain) AddRule(origin int32, text, comment string) {
-	c.Rules = append(c.Rules, NFTRule{Text: text, Comment: comment, Origin: origin})
+	r := NFTRule{Text: text, Comment: comment, Origin: origin}
+	t := c.t
+	if t == nil {
+		c.Rules = append(c.Rules, r)
+		return
+	}
+	// The chain's rules sit in the rule slab, with no room after them
+	// (their capacity ends at their length, so that an append elsewhere
+	// copies them out instead of overwriting a neighbour). When they are
+	// the last rules cut from the slab, the new one goes right after
+	// them; otherwise they move to the slab's end first.
+	n, used := len(c.Rules), len(t.ruleSlab)
+	if n > 0 && used > 0 && used < cap(t.ruleSlab) && &c.Rules[n-1] == &t.ruleSlab[used-1] {
+		t.ruleSlab = append(t.ruleSlab, r)
+		c.Rules = t.ruleSlab[used-n : used+1 : used+1]
+		return
+	}
+	if cap(t.ruleSlab)-used < n+1 {
+		t.ruleSlab = make([]NFTRule, 0, max(slabSize, 2*(n+1)))
+		used = 0
+	}
+	t.ruleSlab = append(append(t.ruleSlab, c.Rules...), r)
+	c.Rules = t.ruleSlab[used : used+n+1 : used+n+1]
+}
+
+// Grow makes room for n more elements.
+func (s *NFTSet) Grow(n int) {
+	s.Elements = slices.Grow(s.Elements, n)
+	if s.index == nil {
+		s.index = make(map[string]int, len(s.Elements)+n)
+	}
 }
 
 // AddElement adds an element, replacing an element with the same key.
