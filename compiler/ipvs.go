@@ -256,8 +256,20 @@ func LowerIPVS(m *Model, opts *Options) (*ir.IPVS, error) {
 	}
 	c.sets[setIPVSAddresses] = bound
 	slices.SortFunc(c.prog.Addresses, netip.Addr.Compare)
-	c.finishVirtualServers()
-	c.finishSets()
+	// Ordering the virtual servers and the set entries are independent:
+	// side by side for a big model.
+	if len(c.vsSlab)+m.TotalEndpoints >= parallelMinEndpoints && procs() > 1 {
+		inParallel([]run{{0, 1}, {1, 2}}, func(k int, _ run) {
+			if k == 0 {
+				c.finishVirtualServers()
+			} else {
+				c.finishSets()
+			}
+		})
+	} else {
+		c.finishVirtualServers()
+		c.finishSets()
+	}
 	c.prog.IPTables = c.iptables()
 	c.prog.Jumps = append([]ir.JumpRule(nil), ipvsJumps...)
 	c.prog.Sysctls = ipvsSysctls(opts.IPVSStrictARP)
