@@ -202,7 +202,11 @@ func (l *loader) fastJSONList(file string, d document) bool {
 		switch key {
 		case "items":
 			seenItems = true
-			if !l.fastJSONItems(file, &p, lines) {
+			items := l.fastJSONItems
+			if parallelItems(len(d.data)) {
+				items = l.fastJSONItemsParallel
+			}
+			if !items(file, &p, lines) {
 				return fail()
 			}
 		case "kind":
