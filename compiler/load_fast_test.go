@@ -240,6 +240,10 @@ func TestPipelinedListEdges(t *testing.T) {
 	svc := func(name string) string {
 		return `{"apiVersion":"v1","kind":"Service","metadata":{"name":"` + name + `"},"spec":{"clusterIP":"10.0.0.1","ports":[{"port":80}]}}`
 	}
+	// noted has an annotation, which the fast path takes as it is.
+	noted := func(note string) string {
+		return `{"apiVersion":"v1","kind":"Service","metadata":{"name":"n","annotations":{"k":"` + note + `"}},"spec":{"clusterIP":"10.0.0.1","ports":[{"port":80}]}}`
+	}
 	list := func(items string) string { return `{"apiVersion": "v1", "kind": "List", "items": [` + items + "]}" }
 	for _, tc := range []struct{ name, in string }{
 		{"empty", list("")},
@@ -252,6 +256,22 @@ func TestPipelinedListEdges(t *testing.T) {
 		{"invalid, then more", list(strings.Replace(svc("a"), "10.0.0.1", "10.0.0.300", 1) + "," + svc("b") + "," + svc("c"))},
 		{"not an object", list(`1, "x", null, ` + svc("a"))},
 		{"items not a list", `{"apiVersion": "v1", "kind": "List", "items": 1}`},
+		// what the characters' check finds while the List is read
+		{"DEL in an annotation", list(svc("a") + ",\n" + noted("\x7f") + ",\n" + svc("c"))},
+		{"bad UTF-8 in an annotation", list(svc("a") + ",\n" + noted("\xff") + ",\n" + svc("c"))},
+		{"C1 control character in an annotation", list(svc("a") + ",\n" + noted("\u0080"))},
+		{"next line character in an annotation", list(svc("a") + ",\n" + noted("\u0085"))},
+		{"line separator in an annotation", list(svc("a") + ",\n" + noted("\u2028"))},
+		{"not ASCII in an annotation", list(svc("a") + ",\n" + noted("\u00e9"))},
+		{"DEL in a name", list(svc("a") + ",\n" + svc("b\x7f") + ",\n" + svc("c"))},
+		{"bad UTF-8 in a name", list(svc("a") + ",\n" + svc("b\xff") + ",\n" + svc("c"))},
+		{"two bad characters and a syntax error", list(svc("a\x01") + ",\n" + svc("b\xff") + ",\n" + `{"a": }`)},
+		{"C1 control character", list(svc("a") + ",\n" + svc("b\u0080"))},
+		{"next line character", list(svc("a") + ",\n" + svc("b\u0085"))},
+		{"line separator", list(svc("a") + ",\n" + svc("b\u2028"))},
+		{"not ASCII", list(svc("a") + ",\n" + svc("b\u00e9"))},
+		{"a second document", list(svc("a")) + "\n---\n" + svc("b")},
+		{"a directive line", list(svc("a")) + "\n%YAML 1.2\n"},
 		{"YAML cannot read an item, then more", list(svc("a") + `, {"a": "\ud800"}` + strings.Repeat(", "+svc("b"), 20))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,5 +1,7 @@
 package compiler
 
+import "bytes"
+
 // Loading a big JSON List on two CPUs. Parsing an item's text into a tree
 // and decoding the tree into an API object is half of the loader's work
 // and depends on nothing the loader keeps, so a second goroutine does it
@@ -172,4 +174,49 @@ func parseItems(data []byte, off int, lines *lineCounter, out, free chan *itemBa
 			return
 		}
 	}
+}
+
+// sourceJSONList checks the characters of a source (checkCharacters)
+// and, when it is big and starts with '{', loads it as one JSON List
+// while a second goroutine checks them; done reports that it did. That
+// is a guess at what source (load.go) will do, which the check then
+// confirms; when it does not (a bad character, or anything that makes
+// source read the text another way), what was recorded is undone, so
+// that the result is the same.
+func (l *loader) sourceJSONList(s Source) (line int, msg string, info textInfo, done bool) {
+	data := s.Data
+	if l.noStream || fastOff || !parallelItems(len(data)) {
+		line, msg, info = checkCharacters(data)
+		return line, msg, info, false
+	}
+	if j := bytes.TrimLeft(data, " \t\r\n"); len(j) == 0 || j[0] != '{' {
+		line, msg, info = checkCharacters(data)
+		return line, msg, info, false
+	}
+	type checked struct {
+		line int
+		msg  string
+		info textInfo
+	}
+	ch := make(chan checked, 1)
+	go func() {
+		line, msg, info := checkCharacters(data)
+		ch <- checked{line, msg, info}
+	}()
+	m := l.mark()
+	// The text is taken for ASCII: if it is not, the guess stands only
+	// when it has none of the characters yamlBreaks looks for, for then
+	// yamlBreaks answered as it would have.
+	l.ascii = true
+	l.streamErr = nil
+	read := l.fastJSONList(s.Name, document{data: data, line: 1})
+	l.ascii = false
+	c := <-ch
+	if read && (c.msg != "" || c.info.marks || !c.info.ascii && hasYAMLBreaks(data)) {
+		// a bad character, or documents would not give the text as one
+		// document, or the fast path would not have read it
+		l.rollback(m)
+		read = false
+	}
+	return c.line, c.msg, c.info, read
 }
