@@ -81,10 +81,11 @@ func (l *loader) fastJSONItemsParallel(file string, p *jsonParser, lines *lineCo
 		close(stop)
 		<-done
 	}()
+	t := &ftree{data: data} // one for all items: fastDecoded keeps it
 	for b := range out {
 		for i := range b.items {
 			it := &b.items[i]
-			t := &ftree{data: data, nodes: b.nodes[it.lo:it.hi]}
+			t.nodes = b.nodes[it.lo:it.hi]
 			if it.end-it.start <= maxObjectBytes/4 && !it.decoded && l.total >= len(t.nodes) {
 				it.obj = decodeFast(&l.fast.dec, t)
 			}
