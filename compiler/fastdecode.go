@@ -418,7 +418,28 @@ func (d *fdecoder) decode(v any) bool {
 	if rv.Kind() != reflect.Pointer || len(d.t.nodes) == 0 {
 		return false
 	}
-	return decoderFor(rv.Type().Elem())(d, 0, rv.Elem())
+	return rootDecoder(rv.Type().Elem())(d, 0, rv.Elem())
+}
+
+// Decoders are built under buildMu and used from ready once built: while
+// a recursive type's decoder is being built, decoders holds an
+// indirection to a function not yet there, which another goroutine
+// (load_parallel.go) must not call.
+var (
+	buildMu sync.Mutex
+	ready   sync.Map // reflect.Type -> decFn, complete
+)
+
+// rootDecoder returns the complete decoder of t.
+func rootDecoder(t reflect.Type) decFn {
+	if f, ok := ready.Load(t); ok {
+		return f.(decFn)
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	f := decoderFor(t)
+	ready.Store(t, f)
+	return f
 }
 
 var (
@@ -429,6 +450,8 @@ var (
 	giveUp           decFn = func(*fdecoder, int32, reflect.Value) bool { return false }
 )
 
+// decoderFor returns the decoder of t, building it if need be; it is
+// called with buildMu held.
 func decoderFor(t reflect.Type) decFn {
 	if f, ok := decoders.Load(t); ok {
 		return f.(decFn)

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -28,6 +29,40 @@ func TestStringSlice(t *testing.T) {
 	for range strSlab { // across arrays
 		if s := d.stringSlice(3); len(s) != 3 || cap(s) != 3 {
 			t.Fatalf("stringSlice(3): len %d cap %d", len(s), cap(s))
+		}
+	}
+}
+
+// TestDecodersBuiltConcurrently decodes on two goroutines with no decoder
+// built yet: one must not call the other's half-built decoder (the
+// indirection a type's decoder has while it is being built).
+func TestDecodersBuiltConcurrently(t *testing.T) {
+	const svc = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"a","namespace":"ns","labels":{"k":"v"}},` +
+		`"spec":{"clusterIP":"10.0.0.1","ports":[{"name":"p","port":80,"targetPort":"http"}],"selector":{"app":"a"}}}`
+	for round := range 200 {
+		decoders, ready = sync.Map{}, sync.Map{}
+		var start, done sync.WaitGroup
+		start.Add(1)
+		got := make([]any, 2)
+		for g := range got {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				var tree ftree
+				if !parseJSONTree(&tree, []byte(svc)) {
+					return
+				}
+				start.Wait()
+				got[g] = decodeFast(&fdecoder{arena: &stringArena{}}, &tree)
+			}()
+		}
+		start.Done()
+		done.Wait()
+		if got[0] == nil || got[1] == nil {
+			t.Fatalf("round %d: a goroutine did not decode the Service: %v", round, got)
+		}
+		if diff := cmp.Diff(got[0], got[1]); diff != "" {
+			t.Fatalf("round %d: the goroutines decoded different Services (-first +second):\n%s", round, diff)
 		}
 	}
 }

@@ -347,7 +347,10 @@ func (l *loader) warnf(pos Pos, object, field, format string, args ...any) {
 // document item by item where it can (loadstream.go), so that the
 // memory a file takes stays in proportion to its largest object.
 func (l *loader) source(s Source) {
-	line, msg, info := checkCharacters(s.Data)
+	line, msg, info, done := l.sourceJSONList(s)
+	if done {
+		return // a big JSON List, read while its characters were checked
+	}
 	if msg != "" {
 		l.errorf(Pos{File: s.Name, Line: line}, "", "", "%s", msg)
 		return

@@ -34,7 +34,9 @@ type fastState struct {
 	noLoc locator
 	// hits counts the objects taken (for tests).
 	hits int
-	// The object's text starts at tree.data[baseOff], on line baseLine.
+	// pt is the tree of the object whose positions are being noted; its
+	// text starts at pt.data[baseOff], on line baseLine.
+	pt                *ftree
 	baseOff, baseLine int
 	file              string
 }
@@ -70,43 +72,69 @@ func (l *loader) fastObject(file string, data []byte, line int) bool {
 // fastTree loads the object parsed into l.fast.tree, whose text starts
 // at offset base of the tree's data, on line baseLine.
 func (l *loader) fastTree(file string, base, baseLine, rootLine int) bool {
-	f := l.fast
-	f.baseOff, f.baseLine, f.file = base, baseLine, file
-	t := &f.tree
-	if len(t.nodes) == 0 || t.nodes[0].kind != fObject || len(t.nodes) > maxObjectNodes/4 || l.total < len(t.nodes) {
-		return false
+	t := &l.fast.tree
+	if l.total < len(t.nodes) {
+		return false // before decoding, which would be wasted
+	}
+	return l.fastDecoded(file, t, decodeFast(&l.fast.dec, t), base, baseLine, rootLine)
+}
+
+// decodeFast decodes a tree that the fast path may take: a Service or an
+// EndpointSlice (as a pointer), or nil when the tree is anything else or
+// does not decode. It touches nothing but d, so that a second goroutine
+// can decode with a decoder of its own (load_parallel.go).
+func decodeFast(d *fdecoder, t *ftree) any {
+	if len(t.nodes) == 0 || t.nodes[0].kind != fObject || len(t.nodes) > maxObjectNodes/4 {
+		return nil
 	}
 	apiVersion, kind := t.topText("apiVersion"), t.topText("kind")
-	pos := Pos{File: file, Line: rootLine}
-	f.dec.t = t
-	m := l.mark()
-	l.badPaths = l.badPaths[:0]
-	f.noLoc.file = file
+	d.t = t
 	switch {
 	case isTypeName(apiVersion, kind, "v1/Service"):
 		svc := new(v1.Service)
-		if !f.dec.decode(svc) {
-			return false
+		if d.decode(svc) {
+			return svc
 		}
-		defaultService(svc)
-		if !l.accept(validateService(l, svc, &f.noLoc)) || l.changed(m) {
-			l.rollback(m)
-			return false
-		}
-		l.snap.Services = append(l.snap.Services, &Service{Obj: svc, Pos: pos})
-		l.notePositionsFast(&svc.ObjectMeta, rootLine, servicePositions(svc, nil))
 	case isTypeName(apiVersion, kind, "discovery.k8s.io/v1/EndpointSlice"):
 		es := new(discovery.EndpointSlice)
-		if !f.dec.decode(es) {
-			return false
+		if d.decode(es) {
+			return es
 		}
-		defaultSlice(es)
-		if !l.accept(validateSlice(l, es, &f.noLoc)) || l.changed(m) {
+	}
+	return nil
+}
+
+// fastDecoded defaults, validates and records obj, decoded (decodeFast)
+// from tree t, whose text starts at offset base of the tree's data, on
+// line baseLine. It reports false, with nothing recorded, when the
+// object must go through the full path.
+func (l *loader) fastDecoded(file string, t *ftree, obj any, base, baseLine, rootLine int) bool {
+	if obj == nil || l.total < len(t.nodes) {
+		return false
+	}
+	f := l.fast
+	f.pt, f.baseOff, f.baseLine, f.file = t, base, baseLine, file
+	pos := Pos{File: file, Line: rootLine}
+	m := l.mark()
+	l.badPaths = l.badPaths[:0]
+	f.noLoc.file = file
+	switch obj := obj.(type) {
+	case *v1.Service:
+		defaultService(obj)
+		if !l.accept(validateService(l, obj, &f.noLoc)) || l.changed(m) {
 			l.rollback(m)
 			return false
 		}
-		l.snap.Slices = append(l.snap.Slices, &Slice{Obj: es, Pos: pos})
-		l.notePositionsFast(&es.ObjectMeta, rootLine, nil)
+		l.snap.Services = append(l.snap.Services, &Service{Obj: obj, Pos: pos})
+		l.notePositionsFast(&obj.ObjectMeta, rootLine, servicePositions(obj, nil))
+	case *discovery.EndpointSlice:
+		defaultSlice(obj)
+		if !l.accept(validateSlice(l, obj, &f.noLoc)) || l.changed(m) {
+			l.rollback(m)
+			return false
+		}
+		l.snap.Slices = append(l.snap.Slices, &Slice{Obj: obj, Pos: pos})
+		l.notePositionsFast(&obj.ObjectMeta, rootLine, nil)
 	default:
 		return false
 	}
@@ -174,7 +202,11 @@ func (l *loader) fastJSONList(file string, d document) bool {
 		switch key {
 		case "items":
 			seenItems = true
-			if !l.fastJSONItems(file, &p, lines) {
+			items := l.fastJSONItems
+			if parallelItems(len(d.data)) {
+				items = l.fastJSONItemsParallel
+			}
+			if !items(file, &p, lines) {
 				return fail()
 			}
 		case "kind":
@@ -260,7 +292,7 @@ func (l *loader) notePositionsFast(m *metav1.ObjectMeta, rootLine int, fields []
 	}
 	f := l.fast
 	out := make([]fieldAt, 0, 1+len(fields))
-	_, hasClusterIPs := f.tree.find(0, "spec", "clusterIPs")
+	_, hasClusterIPs := f.pt.find(0, "spec", "clusterIPs")
 	for _, name := range append([]string{"metadata.name"}, fields...) {
 		at := name
 		if !hasClusterIPs && name == "spec.clusterIPs[0]" {
@@ -304,7 +336,7 @@ func (t *ftree) member(i int32, key string) int32 {
 // key or list element of a field path (spec.ports[0].nodePort) that the
 // object has.
 func (f *fastState) posField(p string, rootLine int) Pos {
-	t := &f.tree
+	t := f.pt
 	line, i := rootLine, int32(0)
 	for len(p) > 0 && i >= 0 {
 		switch p[0] {
@@ -348,7 +380,7 @@ func (f *fastState) posField(p string, rootLine int) Pos {
 // key steps from object node i to the value of key: the value and the
 // key's line, or -1 and the line unchanged when there is no such key.
 func (f *fastState) key(i int32, key string, line int) (int32, int) {
-	t := &f.tree
+	t := f.pt
 	ki := t.member(i, key)
 	if ki < 0 {
 		return -1, line
@@ -358,7 +390,7 @@ func (f *fastState) key(i int32, key string, line int) (int32, int) {
 
 // lineAt is the file line of a tree offset.
 func (f *fastState) lineAt(off int) int {
-	return f.baseLine + bytes.Count(f.tree.data[f.baseOff:off], []byte{'\n'})
+	return f.baseLine + bytes.Count(f.pt.data[f.baseOff:off], []byte{'\n'})
 }
 
 // changed reports whether the loader recorded a finding since m.

@@ -28,7 +28,39 @@ func loadBoth(t *testing.T, name string, data []byte) int {
 	if diff := cmp.Diff(errText(errSlow), errText(errFast)); diff != "" {
 		t.Errorf("%s: errors differ (-full path +fast path):\n%s", name, diff)
 	}
+	for _, pipe := range pipelines {
+		got, errGot := loadPipelined(src, pipe)
+		if diff := cmp.Diff(fast, got); diff != "" {
+			t.Errorf("%s: snapshot differs (-sequential +pipelined, %s):\n%s", name, pipe.name, diff)
+		}
+		if diff := cmp.Diff(errText(errFast), errText(errGot)); diff != "" {
+			t.Errorf("%s: errors differ (-sequential +pipelined, %s):\n%s", name, pipe.name, diff)
+		}
+	}
 	return fastHits(src)
+}
+
+// pipeline is a way of loading JSON Lists on two goroutines
+// (load_parallel.go).
+type pipeline struct {
+	name   string
+	batch  int
+	decode func(queued int) bool
+}
+
+var pipelines = []pipeline{
+	{"one-item batches, decoded ahead", 1, func(int) bool { return true }},
+	{"two-item batches, decoded by the loader", 2, func(int) bool { return false }},
+	{"default batches, alternating", 64, func(q int) bool { return q%2 == 0 }},
+}
+
+// loadPipelined loads src with every JSON List pipelined as pipe says.
+func loadPipelined(src []Source, pipe pipeline) (*Snapshot, error) {
+	defer func(batch int, decode func(int) bool) {
+		forceParallelItems, loadBatchItems, decodeAhead = false, batch, decode
+	}(loadBatchItems, decodeAhead)
+	forceParallelItems, loadBatchItems, decodeAhead = true, pipe.batch, pipe.decode
+	return load(src, true)
 }
 
 // fastHits counts the objects the fast path loads.
@@ -221,6 +253,54 @@ func TestKindWithSlash(t *testing.T) {
 					t.Errorf("loaded %d services and %d slices, want none", len(snap.Services), len(snap.Slices))
 				}
 			}
+		})
+	}
+}
+
+// TestPipelinedListEdges loads JSON Lists at the edges of what the
+// pipelined loader (load_parallel.go) sees, sequentially and pipelined
+// (loadBoth): empty, broken between or inside items, an item that stops
+// the List's fast reading with more items after it.
+func TestPipelinedListEdges(t *testing.T) {
+	svc := func(name string) string {
+		return `{"apiVersion":"v1","kind":"Service","metadata":{"name":"` + name + `"},"spec":{"clusterIP":"10.0.0.1","ports":[{"port":80}]}}`
+	}
+	// noted has an annotation, which the fast path takes as it is.
+	noted := func(note string) string {
+		return `{"apiVersion":"v1","kind":"Service","metadata":{"name":"n","annotations":{"k":"` + note + `"}},"spec":{"clusterIP":"10.0.0.1","ports":[{"port":80}]}}`
+	}
+	list := func(items string) string { return `{"apiVersion": "v1", "kind": "List", "items": [` + items + "]}" }
+	for _, tc := range []struct{ name, in string }{
+		{"empty", list("")},
+		{"empty with blanks", list("\n  \n")},
+		{"two", list(svc("a") + ",\n" + svc("b"))},
+		{"bad separator", list(svc("a") + " x " + svc("b"))},
+		{"unclosed", `{"apiVersion": "v1", "kind": "List", "items": [` + svc("a") + ","},
+		{"broken item", list(svc("a") + `, {"a": }, ` + svc("b"))},
+		{"repeated key, then more", list(svc("a") + `, {"a": 1, "a": 2}, ` + svc("b") + "," + svc("c") + "," + svc("d"))},
+		{"invalid, then more", list(strings.Replace(svc("a"), "10.0.0.1", "10.0.0.300", 1) + "," + svc("b") + "," + svc("c"))},
+		{"not an object", list(`1, "x", null, ` + svc("a"))},
+		{"items not a list", `{"apiVersion": "v1", "kind": "List", "items": 1}`},
+		// what the characters' check finds while the List is read
+		{"DEL in an annotation", list(svc("a") + ",\n" + noted("\x7f") + ",\n" + svc("c"))},
+		{"bad UTF-8 in an annotation", list(svc("a") + ",\n" + noted("\xff") + ",\n" + svc("c"))},
+		{"C1 control character in an annotation", list(svc("a") + ",\n" + noted("\u0080"))},
+		{"next line character in an annotation", list(svc("a") + ",\n" + noted("\u0085"))},
+		{"line separator in an annotation", list(svc("a") + ",\n" + noted("\u2028"))},
+		{"not ASCII in an annotation", list(svc("a") + ",\n" + noted("\u00e9"))},
+		{"DEL in a name", list(svc("a") + ",\n" + svc("b\x7f") + ",\n" + svc("c"))},
+		{"bad UTF-8 in a name", list(svc("a") + ",\n" + svc("b\xff") + ",\n" + svc("c"))},
+		{"two bad characters and a syntax error", list(svc("a\x01") + ",\n" + svc("b\xff") + ",\n" + `{"a": }`)},
+		{"C1 control character", list(svc("a") + ",\n" + svc("b\u0080"))},
+		{"next line character", list(svc("a") + ",\n" + svc("b\u0085"))},
+		{"line separator", list(svc("a") + ",\n" + svc("b\u2028"))},
+		{"not ASCII", list(svc("a") + ",\n" + svc("b\u00e9"))},
+		{"a second document", list(svc("a")) + "\n---\n" + svc("b")},
+		{"a directive line", list(svc("a")) + "\n%YAML 1.2\n"},
+		{"YAML cannot read an item, then more", list(svc("a") + `, {"a": "\ud800"}` + strings.Repeat(", "+svc("b"), 20))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loadBoth(t, "list.json", []byte(tc.in))
 		})
 	}
 }
