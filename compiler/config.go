@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	kpconfig "k8s.io/kube-proxy/config/v1alpha1"
 	"sigs.k8s.io/yaml"
+
+	kpconfig "github.com/kubeproxyc/kubeproxyc/compiler/kpconfig/v1alpha1"
 )
 
 // ApplyKubeProxyConfiguration reads a kubeproxy.config.k8s.io/v1alpha1
