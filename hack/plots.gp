@@ -14,7 +14,7 @@ set logscale xy
 set grid
 set key top left Left reverse
 set xrange [500:200000]
-set yrange [5:2e6]
+set yrange [1:1e5]
 set xlabel "services (10 endpoints each)"
 set format x "%.0s%c"
 
