@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	cli.PaceGC()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := cli.Execute(ctx, cli.New(), os.Stderr)
 	cancel()
