@@ -12,6 +12,14 @@
 //
 // It reports medians. At the smallest size it also checks that kubeproxyc's
 // output equals the oracle's for the same file, byte for byte.
+//
+// The rounds are cold: between two timed compiles the child processes run
+// for a second or more, and the Go runtime returns the freed heap to the
+// system meanwhile, so each compile faults its memory back in, as the
+// oracle's one sync in a fresh process does. With -warm-runs, each side is
+// also timed back to back in one process: the oracle's -bench-runs with
+// its first sync dropped, and kubeproxyc's compile + render repeated after
+// a collection each.
 package main
 
 import (
@@ -52,6 +60,7 @@ type config struct {
 	kubeproxyc string
 	tsv        string
 	workDir    string
+	warmRuns   int
 	// oracleMax caps the sizes the oracle is run at, per mode: its
 	// nftables fake is quadratic (minutes at 100k services).
 	oracleMax map[string]int
@@ -68,6 +77,7 @@ func run() error {
 	flag.StringVar(&c.kubeproxyc, "kubeproxyc", "bin/kubeproxyc", "kubeproxyc binary")
 	flag.StringVar(&c.tsv, "tsv", "", "also write the measurements as tab-separated values to this file")
 	flag.StringVar(&c.workDir, "work", "", "directory for the generated inputs and outputs (default: a temporary one, removed)")
+	flag.IntVar(&c.warmRuns, "warm-runs", 3, "also time each side this many times back to back in one process (0: do not)")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -127,6 +137,8 @@ type result struct {
 	kubeProxy      time.Duration // oracle full sync, median; 0 if not run
 	compileRender  time.Duration // in-process compile + render, median
 	compileCPU     time.Duration // its CPU time, median
+	kubeProxyWarm  time.Duration // oracle, syncs after the first in one process, median; 0 if not run
+	compileWarm    time.Duration // compile + render back to back, median
 	renderJSON     time.Duration // kubeproxyc render, JSON input
 	renderYAML     time.Duration // kubeproxyc render, YAML input
 	rssJSON        int64         // peak RSS of the JSON run, bytes
@@ -202,6 +214,22 @@ func (c config) size(n int, check bool) ([]result, error) {
 			}
 			ry, r.rssYAML = append(ry, d), max(r.rssYAML, rss)
 		}
+		if c.warmRuns > 0 {
+			var warm []time.Duration
+			for range c.warmRuns {
+				d, _, _, err := compileRender(snap, mode)
+				if err != nil {
+					return nil, err
+				}
+				warm = append(warm, d)
+			}
+			r.compileWarm = median(warm)
+			if runOracle {
+				if r.kubeProxyWarm, err = c.oracleWarm(mode, n); err != nil {
+					return nil, err
+				}
+			}
+		}
 		r.kubeProxy, r.compileRender, r.compileCPU = median(kp), median(cr), median(crCPU)
 		r.renderJSON, r.renderYAML = median(rj), median(ry)
 		if check {
@@ -271,6 +299,46 @@ func (c config) oracleSync(mode string, n int) (time.Duration, int64, error) {
 		size, _ = strconv.ParseInt(string(p[1]), 10, 64)
 	}
 	return time.Duration(ms * float64(time.Millisecond)), size, nil
+}
+
+// reRuns finds the per-sync times of the oracle's -bench output.
+var reRuns = regexp.MustCompile(`runs=\[([^\]]*)\]`)
+
+// oracleWarm runs c.warmRuns+1 kube-proxy full syncs in one oracle process
+// and returns the median of all but the first.
+func (c config) oracleWarm(mode string, n int) (time.Duration, error) {
+	cmd := exec.Command(c.oracle, "-mode", oracleFlag[mode], "-bench", fmt.Sprintf("%d,%d", n, c.endpoints), "-bench-runs", strconv.Itoa(c.warmRuns+1))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("oracle -bench %d: %w: %s", n, err, stderr.String())
+	}
+	re := reSync
+	if mode == "nftables" {
+		re = reSyncNFT
+	}
+	loc := re.FindIndex(out)
+	if loc == nil {
+		return 0, fmt.Errorf("oracle -bench: no sync times in %q", out)
+	}
+	line, _, _ := bytes.Cut(out[loc[0]:], []byte("\n"))
+	m := reRuns.FindSubmatch(line)
+	if m == nil {
+		return 0, fmt.Errorf("oracle -bench: no runs in %q", line)
+	}
+	var ds []time.Duration
+	for _, f := range strings.Fields(string(m[1])) {
+		d, err := time.ParseDuration(f)
+		if err != nil {
+			return 0, fmt.Errorf("oracle -bench: run %q: %w", f, err)
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) < 2 {
+		return 0, fmt.Errorf("oracle -bench: %d runs, want at least 2", len(ds))
+	}
+	return median(ds[1:]), nil
 }
 
 // compileRender times compile + render of a loaded snapshot. The heap is
@@ -431,6 +499,13 @@ func printTable(w io.Writer, c config, rs []result) {
 			fmt.Fprintln(w, strings.Repeat("-", len(b.String())))
 		}
 	}
+	if c.warmRuns > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "Warm, back to back in one process (medians of %d): kube-proxy's syncs after its first, kubeproxyc's compile+render after a collection each\n", c.warmRuns)
+		for _, r := range rs {
+			fmt.Fprintf(w, "  %-9s %7d  kube-proxy %9s ms  compile+render %8s ms  speedup %7s\n", r.mode, r.services, ms(r.kubeProxyWarm), ms(r.compileWarm), ratio(r.kubeProxyWarm, r.compileWarm))
+		}
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Per service (linearity): microseconds per service, compile+render / render JSON / kube-proxy")
 	for _, r := range rs {
@@ -446,12 +521,12 @@ func printTable(w io.Writer, c config, rs []result) {
 
 func writeTSV(path string, rs []result) error {
 	var b strings.Builder
-	b.WriteString("mode\tservices\tendpoints\tkube_proxy_ms\tcompile_render_ms\tcompile_render_cpu_ms\trender_json_ms\trender_yaml_ms\trss_json_bytes\trss_yaml_bytes\toutput_bytes\toracle_payload_bytes\tinput_json_bytes\tinput_yaml_bytes\tidentical\n")
+	b.WriteString("mode\tservices\tendpoints\tkube_proxy_ms\tcompile_render_ms\tcompile_render_cpu_ms\trender_json_ms\trender_yaml_ms\trss_json_bytes\trss_yaml_bytes\toutput_bytes\toracle_payload_bytes\tinput_json_bytes\tinput_yaml_bytes\tidentical\tkube_proxy_warm_ms\tcompile_render_warm_ms\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
+		fmt.Fprintf(&b, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n",
 			r.mode, r.services, r.endpoints, ms(r.kubeProxy), ms(r.compileRender), ms(r.compileCPU),
 			ms(r.renderJSON), ms(r.renderYAML), r.rssJSON, r.rssYAML, r.outputBytes, r.oracleBytes,
-			r.inputJSONBytes, r.inputYAMLBytes, r.identical)
+			r.inputJSONBytes, r.inputYAMLBytes, r.identical, ms(r.kubeProxyWarm), ms(r.compileWarm))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
