@@ -62,7 +62,7 @@ CONFORMANCE_GO = cd conformance && GOFLAGS=-mod=mod $(GO)
 conformance:
 	$(CONFORMANCE_GO) vet ./...
 	$(CONFORMANCE_GO) test -count=1 ./gen ./kubeproxy
-	$(CONFORMANCE_GO) test -count=1 -run 'TestGolden' .
+	$(CONFORMANCE_GO) test -count=1 -run 'TestGolden|TestKubeProxyConfigurationSchema' .
 	$(CONFORMANCE_GO) test -count=1 -timeout 60m -v -run 'TestDifferential' . -seeds $(SEEDS)
 
 conformance-ci:
