@@ -1,62 +1,24 @@
 package compiler
 
 import (
-	"bytes"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/kubeproxyc/kubeproxyc/internal/benchgen"
 )
 
 // TestParallelModelSame checks that a model built on several CPUs equals
-// the one built in one pass, field by field: the benchmark cluster (big
-// enough to be split) and, with splitting forced, every golden input.
+// the one built in one pass, field by field.
 func TestParallelModelSame(t *testing.T) {
-	var in bytes.Buffer
-	if err := benchgen.YAML(&in, 2500, 10); err != nil {
-		t.Fatal(err)
-	}
-	inputs := map[string][]byte{"bench": in.Bytes()}
-	files, _ := filepath.Glob("../testdata/cases/*/input.yaml")
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs[f] = data
-	}
-	opt := []cmp.Option{
+	CheckSplitSameAsOnePass(t, "model", func(_ *testing.T, snap *Snapshot, fam Family) *Model {
+		opts := DefaultOptions()
+		opts.Family = fam
+		return BuildModel(snap, &opts)
+	},
 		cmp.AllowUnexported(ServicePort{}),
 		cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
-	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for name, data := range inputs {
-		snap, err := Load([]Source{{Name: name, Data: data}})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, fam := range []Family{IPv4, IPv6} {
-			opts := DefaultOptions()
-			opts.Family = fam
-			runtime.GOMAXPROCS(1)
-			want := BuildModel(snap, &opts)
-			old := parallelMinEndpoints
-			parallelMinEndpoints = 0
-			for _, p := range []int{2, 3, 7} {
-				runtime.GOMAXPROCS(p)
-				if diff := cmp.Diff(want, BuildModel(snap, &opts), opt...); diff != "" {
-					t.Errorf("%s %s, %d CPUs: model differs from one pass (-one +split):\n%s", name, fam, p, diff)
-				}
-			}
-			parallelMinEndpoints = old
-		}
-	}
+	)
 }
 
 // TestSplitRuns: runs cover every item once, in order, with about equal

@@ -3,16 +3,10 @@ package compiler_test
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubeproxyc/kubeproxyc/compiler"
 	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
-	"github.com/kubeproxyc/kubeproxyc/internal/benchgen"
 	"github.com/kubeproxyc/kubeproxyc/render"
 )
 
@@ -58,42 +52,11 @@ func renderNFT(t *testing.T, snap *compiler.Snapshot, opts compiler.Options) str
 }
 
 // TestParallelNFTLoweringSameBytes checks that nftables lowering split
-// across CPUs builds the table one pass builds, in the same order: the
-// benchmark cluster (big enough to be split) and, with splitting forced,
-// every golden input.
+// across CPUs builds the table one pass builds, in the same order.
 func TestParallelNFTLoweringSameBytes(t *testing.T) {
-	var in bytes.Buffer
-	if err := benchgen.YAML(&in, 2500, 10); err != nil {
-		t.Fatal(err)
-	}
-	inputs := map[string][]byte{"bench": in.Bytes()}
-	files, _ := filepath.Glob("../testdata/cases/*/input.yaml")
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs[f] = data
-	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for name, data := range inputs {
-		snap, err := compiler.Load([]compiler.Source{{Name: name, Data: data}})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, fam := range []compiler.Family{compiler.IPv4, compiler.IPv6} {
-			opts := compiler.DefaultOptions()
-			opts.Family = fam
-			runtime.GOMAXPROCS(1)
-			want := renderNFT(t, snap, opts)
-			restore := compiler.SetParallelMinEndpoints(0)
-			for _, procs := range []int{2, 3, 7} {
-				runtime.GOMAXPROCS(procs)
-				if diff := cmp.Diff(want, renderNFT(t, snap, opts)); diff != "" {
-					t.Errorf("%s %s, %d CPUs: table differs from one pass (-one +split):\n%s", name, fam, procs, diff)
-				}
-			}
-			restore()
-		}
-	}
+	compiler.CheckSplitSameAsOnePass(t, "table", func(t *testing.T, snap *compiler.Snapshot, fam compiler.Family) string {
+		opts := compiler.DefaultOptions()
+		opts.Family = fam
+		return renderNFT(t, snap, opts)
+	})
 }
