@@ -44,11 +44,7 @@ dot to render it, which must then be installed.`,
 		if format != "dot" && format != "svg" {
 			return usageErrorf("--format: unsupported value %q: must be dot or svg", format)
 		}
-		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		opts, err := nf.options(snap)
+		snap, opts, err := nf.loadNode(cmd)
 		if err != nil {
 			return err
 		}

@@ -31,11 +31,7 @@ verdict maps.`,
 	}
 	nf := addNodeFlags(cmd, true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		opts, err := nf.options(snap)
+		snap, opts, err := nf.loadNode(cmd)
 		if err != nil {
 			return err
 		}

@@ -34,11 +34,7 @@ example in docs/lint.md. Exit status 1 when a finding is an error.`,
 		if format != "text" && format != "json" {
 			return usageErrorf("--format: unsupported value %q: must be text or json", format)
 		}
-		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		opts, err := nf.options(snap)
+		snap, opts, err := nf.loadNode(cmd)
 		if err != nil {
 			return err
 		}

@@ -98,6 +98,20 @@ func (f *nodeFlags) load(stdin io.Reader, stderr io.Writer) (*compiler.Snapshot,
 	return snap, nil
 }
 
+// loadNode reads the input files and resolves the node context from
+// them (load, then options): what the commands that take -f start with.
+func (f *nodeFlags) loadNode(cmd *cobra.Command) (*compiler.Snapshot, compiler.Options, error) {
+	snap, err := f.load(cmd.InOrStdin(), cmd.ErrOrStderr())
+	if err != nil {
+		return nil, compiler.Options{}, err
+	}
+	opts, err := f.options(snap)
+	if err != nil {
+		return nil, compiler.Options{}, err
+	}
+	return snap, opts, nil
+}
+
 // options resolves the node context: defaults, then the --config file,
 // then the Node object of the input, then flags.
 func (f *nodeFlags) options(snap *compiler.Snapshot) (compiler.Options, error) {

@@ -41,11 +41,7 @@ one stream, each after a "# ..." header line; --emit NAME writes only one;
 	cmd.Flags().BoolVar(&standalone, "standalone", false, "for a host without kube-proxy: iptables: add built-in chains and kube-proxy's jump rules; nftables: replace the table when applied again")
 	cmd.Flags().StringVar(&emit, "emit", "", "ipvs: write only this artifact: ipvsadm, ipset, addresses or iptables")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		snap, err := nf.load(cmd.InOrStdin(), cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		opts, err := nf.options(snap)
+		snap, opts, err := nf.loadNode(cmd)
 		if err != nil {
 			return err
 		}
