@@ -708,6 +708,34 @@ func (d *fdecoder) str(i int32) (string, bool) {
 	return d.arena.bytes(b), true
 }
 
+// kindOrNull returns node i when it is of the given kind; for a null it
+// returns nil and true (the field keeps its zero value, as with
+// encoding/json), for any other kind nil and false. Decoders start with
+//
+//	n, ok := d.kindOrNull(i, fNumber)
+//	if n == nil {
+//		return ok
+//	}
+func (d *fdecoder) kindOrNull(i int32, kind uint8) (*fnode, bool) {
+	n := &d.t.nodes[i]
+	switch n.kind {
+	case kind:
+		return n, true
+	case fNull:
+		return nil, true
+	}
+	return nil, false
+}
+
+// strOrNull is str, with "" for a null (what encoding/json leaves in a
+// string element or map value).
+func (d *fdecoder) strOrNull(i int32) (string, bool) {
+	if d.t.nodes[i].kind == fNull {
+		return "", true
+	}
+	return d.str(i)
+}
+
 func decString(d *fdecoder, i int32, v reflect.Value) bool {
 	if d.t.nodes[i].kind == fNull {
 		return true
@@ -723,23 +751,15 @@ func decString(d *fdecoder, i int32, v reflect.Value) bool {
 // decStringSlice is the slice decoder (buildDecoder) for []string,
 // without reflection and with the slices from stringSlice.
 func decStringSlice(d *fdecoder, i int32, v reflect.Value) bool {
-	n := &d.t.nodes[i]
-	switch n.kind {
-	case fNull:
-		return true
-	case fArray:
-	default:
-		return false
+	n, ok := d.kindOrNull(i, fArray)
+	if n == nil {
+		return ok
 	}
 	s := d.stringSlice(int(n.n))
 	c := i + 1
 	for k := range s {
-		if d.t.nodes[c].kind != fNull { // null leaves "", as decString does
-			str, ok := d.str(c)
-			if !ok {
-				return false
-			}
-			s[k] = str
+		if s[k], ok = d.strOrNull(c); !ok {
+			return false
 		}
 		c = d.t.nodes[c].skip
 	}
@@ -748,13 +768,9 @@ func decStringSlice(d *fdecoder, i int32, v reflect.Value) bool {
 }
 
 func decStringMap(d *fdecoder, i int32, v reflect.Value) bool {
-	n := &d.t.nodes[i]
-	switch n.kind {
-	case fNull:
-		return true
-	case fObject:
-	default:
-		return false
+	n, ok := d.kindOrNull(i, fObject)
+	if n == nil {
+		return ok
 	}
 	m := make(map[string]string, n.n)
 	c := i + 1
@@ -764,16 +780,11 @@ func decStringMap(d *fdecoder, i int32, v reflect.Value) bool {
 			return false
 		}
 		c = d.t.nodes[c].skip
-		if d.t.nodes[c].kind == fNull {
-			// encoding/json leaves "" for a null map value
-			m[key] = ""
-		} else {
-			val, ok := d.str(c)
-			if !ok {
-				return false
-			}
-			m[key] = val
+		val, ok := d.strOrNull(c)
+		if !ok {
+			return false
 		}
+		m[key] = val
 		c = d.t.nodes[c].skip
 	}
 	if len(m) != int(n.n) {
@@ -784,26 +795,18 @@ func decStringMap(d *fdecoder, i int32, v reflect.Value) bool {
 }
 
 func decBool(d *fdecoder, i int32, v reflect.Value) bool {
-	n := &d.t.nodes[i]
-	switch n.kind {
-	case fNull:
-		return true
-	case fBool:
+	n, ok := d.kindOrNull(i, fBool)
+	if n != nil {
 		v.SetBool(d.t.data[n.start] == 't' || d.t.data[n.start] == 'T')
-		return true
 	}
-	return false
+	return ok
 }
 
 // decInt takes a plain decimal integer that fits the field.
 func decInt(d *fdecoder, i int32, v reflect.Value) bool {
-	n := &d.t.nodes[i]
-	switch n.kind {
-	case fNull:
-		return true
-	case fNumber:
-	default:
-		return false
+	n, ok := d.kindOrNull(i, fNumber)
+	if n == nil {
+		return ok
 	}
 	x, ok := plainInt(d.t.data[n.start:n.end])
 	if !ok || v.OverflowInt(x) {
@@ -862,13 +865,8 @@ func decIntOrString(d *fdecoder, i int32, v reflect.Value) bool {
 }
 
 func decTime(d *fdecoder, i int32, v reflect.Value) bool {
-	n := &d.t.nodes[i]
-	switch n.kind {
-	case fNull:
-		return true
-	case fString:
-	default:
-		return false
+	if n, ok := d.kindOrNull(i, fString); n == nil {
+		return ok
 	}
 	s, ok := d.str(i)
 	if !ok {
