@@ -270,18 +270,30 @@ func (l *loader) fastJSONItems(file string, p *jsonParser, lines *lineCounter) b
 				return false
 			}
 		}
-		p.ws()
-		switch {
-		case p.off < len(data) && data[p.off] == ',':
-			p.off++
-			p.ws()
-		case p.off < len(data) && data[p.off] == ']':
-			p.off++
-			return true
-		default:
-			return false
+		more, ok := p.afterItem()
+		if !more {
+			return ok
 		}
 	}
+}
+
+// afterItem reads what follows an item of a JSON array: a comma (more
+// items follow, ok), the closing bracket (the last item, ok), or anything
+// else (not ok).
+func (p *jsonParser) afterItem() (more, ok bool) {
+	p.ws()
+	if p.off < len(p.data) {
+		switch p.data[p.off] {
+		case ',':
+			p.off++
+			p.ws()
+			return true, true
+		case ']':
+			p.off++
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // notePositionsFast is notePositions (load.go) for an object read by the

@@ -158,17 +158,8 @@ func parseItems(data []byte, off int, lines *lineCounter, out, free chan *itemBa
 		b.nodes = append(b.nodes, tree.nodes...)
 		it.hi = len(b.nodes)
 		b.items = append(b.items, it)
-		p.ws()
-		switch {
-		case p.off < len(data) && data[p.off] == ',':
-			p.off++
-			p.ws()
-		case p.off < len(data) && data[p.off] == ']':
-			p.off++
-			finish(false)
-			return
-		default:
-			finish(true)
+		if more, ok := p.afterItem(); !more {
+			finish(!ok)
 			return
 		}
 		if len(b.items) == loadBatchItems && !send() {
