@@ -190,11 +190,11 @@ func (c config) size(n int, check bool) ([]result, error) {
 		}
 		for round := 0; round < c.runs; round++ {
 			if runOracle {
-				d, size, err := c.oracleSync(mode, n)
+				ds, size, err := c.oracleSyncs(mode, n, 1)
 				if err != nil {
 					return nil, err
 				}
-				kp = append(kp, d)
+				kp = append(kp, ds[0])
 				r.oracleBytes = size
 			}
 			d, cpu, size, err := compileRender(snap, mode)
@@ -225,9 +225,12 @@ func (c config) size(n int, check bool) ([]result, error) {
 			}
 			r.compileWarm = median(warm)
 			if runOracle {
-				if r.kubeProxyWarm, err = c.oracleWarm(mode, n); err != nil {
+				// the syncs after the first in one process
+				ds, _, err := c.oracleSyncs(mode, n, c.warmRuns+1)
+				if err != nil {
 					return nil, err
 				}
+				r.kubeProxyWarm = median(ds[1:])
 			}
 		}
 		r.kubeProxy, r.compileRender, r.compileCPU = median(kp), median(cr), median(crCPU)
@@ -268,22 +271,23 @@ func fileSize(path string) int64 {
 }
 
 var (
-	reSync     = regexp.MustCompile(`(?m)^full_sync_ms min=[0-9.]+ median=([0-9.]+)`)
-	reSyncNFT  = regexp.MustCompile(`(?m)^full_sync_excluding_fake_nft_run_ms min=[0-9.]+ median=([0-9.]+)`)
+	reSync     = regexp.MustCompile(`(?m)^full_sync_ms .*runs=\[([^\]]*)\]`)
+	reSyncNFT  = regexp.MustCompile(`(?m)^full_sync_excluding_fake_nft_run_ms .*runs=\[([^\]]*)\]`)
 	rePayload  = regexp.MustCompile(`(?m)payload_bytes=([0-9]+)`)
 	oracleFlag = map[string]string{"iptables": "iptables", "nftables": "nftables", "ipvs": "ipvs"}
 )
 
-// oracleSync runs one kube-proxy full sync in the oracle. For nftables the
-// time without the in-memory nft fake's Run is taken (the fake, not
-// kube-proxy, is what is slow there).
-func (c config) oracleSync(mode string, n int) (time.Duration, int64, error) {
-	cmd := exec.Command(c.oracle, "-mode", oracleFlag[mode], "-bench", fmt.Sprintf("%d,%d", n, c.endpoints), "-bench-runs", "1")
+// oracleSyncs runs the given number of kube-proxy full syncs in one
+// oracle process and returns the time of each, in order, and the payload
+// size. For nftables the time without the in-memory nft fake's Run is
+// taken (the fake, not kube-proxy, is what is slow there).
+func (c config) oracleSyncs(mode string, n, runs int) ([]time.Duration, int64, error) {
+	cmd := exec.Command(c.oracle, "-mode", oracleFlag[mode], "-bench", fmt.Sprintf("%d,%d", n, c.endpoints), "-bench-runs", strconv.Itoa(runs))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, 0, fmt.Errorf("oracle -bench %d: %w: %s", n, err, stderr.String())
+		return nil, 0, fmt.Errorf("oracle -bench %d: %w: %s", n, err, stderr.String())
 	}
 	re := reSync
 	if mode == "nftables" {
@@ -291,54 +295,24 @@ func (c config) oracleSync(mode string, n int) (time.Duration, int64, error) {
 	}
 	m := re.FindSubmatch(out)
 	if m == nil {
-		return 0, 0, fmt.Errorf("oracle -bench: no sync time in %q", out)
-	}
-	ms, _ := strconv.ParseFloat(string(m[1]), 64)
-	var size int64
-	if p := rePayload.FindSubmatch(out); p != nil {
-		size, _ = strconv.ParseInt(string(p[1]), 10, 64)
-	}
-	return time.Duration(ms * float64(time.Millisecond)), size, nil
-}
-
-// reRuns finds the per-sync times of the oracle's -bench output.
-var reRuns = regexp.MustCompile(`runs=\[([^\]]*)\]`)
-
-// oracleWarm runs c.warmRuns+1 kube-proxy full syncs in one oracle process
-// and returns the median of all but the first.
-func (c config) oracleWarm(mode string, n int) (time.Duration, error) {
-	cmd := exec.Command(c.oracle, "-mode", oracleFlag[mode], "-bench", fmt.Sprintf("%d,%d", n, c.endpoints), "-bench-runs", strconv.Itoa(c.warmRuns+1))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return 0, fmt.Errorf("oracle -bench %d: %w: %s", n, err, stderr.String())
-	}
-	re := reSync
-	if mode == "nftables" {
-		re = reSyncNFT
-	}
-	loc := re.FindIndex(out)
-	if loc == nil {
-		return 0, fmt.Errorf("oracle -bench: no sync times in %q", out)
-	}
-	line, _, _ := bytes.Cut(out[loc[0]:], []byte("\n"))
-	m := reRuns.FindSubmatch(line)
-	if m == nil {
-		return 0, fmt.Errorf("oracle -bench: no runs in %q", line)
+		return nil, 0, fmt.Errorf("oracle -bench: no sync times in %q", out)
 	}
 	var ds []time.Duration
 	for _, f := range strings.Fields(string(m[1])) {
 		d, err := time.ParseDuration(f)
 		if err != nil {
-			return 0, fmt.Errorf("oracle -bench: run %q: %w", f, err)
+			return nil, 0, fmt.Errorf("oracle -bench: run %q: %w", f, err)
 		}
 		ds = append(ds, d)
 	}
-	if len(ds) < 2 {
-		return 0, fmt.Errorf("oracle -bench: %d runs, want at least 2", len(ds))
+	if len(ds) != runs {
+		return nil, 0, fmt.Errorf("oracle -bench: %d sync times, want %d", len(ds), runs)
 	}
-	return median(ds[1:]), nil
+	var size int64
+	if p := rePayload.FindSubmatch(out); p != nil {
+		size, _ = strconv.ParseInt(string(p[1]), 10, 64)
+	}
+	return ds, size, nil
 }
 
 // compileRender times compile + render of a loaded snapshot. The heap is
