@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kubeproxyc/kubeproxyc/compiler/ir"
 )
@@ -259,13 +260,10 @@ func LowerIPVS(m *Model, opts *Options) (*ir.IPVS, error) {
 	// Ordering the virtual servers and the set entries are independent:
 	// side by side for a big model.
 	if len(c.vsSlab)+m.TotalEndpoints >= parallelMinEndpoints && procs() > 1 {
-		inParallel([]run{{0, 1}, {1, 2}}, func(k int, _ run) {
-			if k == 0 {
-				c.finishVirtualServers()
-			} else {
-				c.finishSets()
-			}
-		})
+		var wg sync.WaitGroup
+		wg.Go(c.finishSets)
+		c.finishVirtualServers()
+		wg.Wait()
 	} else {
 		c.finishVirtualServers()
 		c.finishSets()
