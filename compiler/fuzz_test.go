@@ -121,16 +121,23 @@ func loadGenerated(t *testing.T, docs []string) *Snapshot {
 	return snap
 }
 
-// FuzzModel builds the model of generated snapshots and checks its
-// invariants: service ports sorted and unique, endpoints of the family,
-// sorted and unique, the endpoint count, and categorization subsets.
-func FuzzModel(f *testing.F) {
+// fuzzGenerated is the frame of the fuzz targets over generated input:
+// two seeds, a watchdog, and the snapshot and options generated from the
+// fuzzer's two byte strings, handed to check.
+func fuzzGenerated(f *testing.F, check func(t *testing.T, snap *Snapshot, opts Options)) {
 	f.Add([]byte{}, []byte{})
 	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
 	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte) {
 		defer watchdog(10 * time.Second)()
-		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
-		opts := genOptions(&byteChooser{data: optBytes})
+		check(t, loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes})), genOptions(&byteChooser{data: optBytes}))
+	})
+}
+
+// FuzzModel builds the model of generated snapshots and checks its
+// invariants: service ports sorted and unique, endpoints of the family,
+// sorted and unique, the endpoint count, and categorization subsets.
+func FuzzModel(f *testing.F) {
+	fuzzGenerated(f, func(t *testing.T, snap *Snapshot, opts Options) {
 		for _, fam := range []Family{IPv4, IPv6} {
 			opts.Family = fam
 			checkModel(t, BuildModel(snap, &opts), &opts)
@@ -245,12 +252,7 @@ func checkIPTablesText(t *testing.T, p *ir.IPTables) {
 // the text reads back (ir.ParseNFT) into a table that passes CheckNFT
 // with as many objects.
 func FuzzNFT(f *testing.F) {
-	f.Add([]byte{}, []byte{})
-	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
-	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte) {
-		defer watchdog(10 * time.Second)()
-		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
-		opts := genOptions(&byteChooser{data: optBytes})
+	fuzzGenerated(f, func(t *testing.T, snap *Snapshot, opts Options) {
 		opts.Mode = ModeNFTables
 		prog, err := Compile(snap, opts, CompileOptions{})
 		if err != nil {
@@ -312,12 +314,7 @@ func nftObjects(p *ir.NFT) int {
 // FuzzIPVS compiles generated snapshots in ipvs mode: CheckIPVS on the
 // state and its iptables payload read back from text.
 func FuzzIPVS(f *testing.F) {
-	f.Add([]byte{}, []byte{})
-	f.Add([]byte("\x05\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"), []byte("\x01\x02"))
-	f.Fuzz(func(t *testing.T, snapBytes, optBytes []byte) {
-		defer watchdog(10 * time.Second)()
-		snap := loadGenerated(t, genSnapshot(&byteChooser{data: snapBytes}))
-		opts := genOptions(&byteChooser{data: optBytes})
+	fuzzGenerated(f, func(t *testing.T, snap *Snapshot, opts Options) {
 		opts.Mode = ModeIPVS
 		prog, err := Compile(snap, opts, CompileOptions{})
 		if err != nil {
