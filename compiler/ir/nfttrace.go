@@ -614,11 +614,7 @@ func (e *nftEval) anonMap() ([]NFTElement, bool) {
 // numgenVmap forks the path over "numgen random mod N vmap { ... }": each
 // element with probability 1/N.
 func (e *nftEval) numgenVmap() ([]ruleBranch, bool) {
-	n, ok := e.numgen()
-	if !ok || e.next() != "vmap" {
-		return e.unknown()
-	}
-	elems, ok := e.anonMap()
+	n, elems, ok := e.numgenMap("vmap")
 	if !ok {
 		return e.unknown()
 	}
@@ -636,13 +632,18 @@ func (e *nftEval) numgenVmap() ([]ruleBranch, bool) {
 	return out, true
 }
 
-// numgen reads "numgen random mod N" and returns N.
-func (e *nftEval) numgen() (int, bool) {
+// numgenMap reads "numgen random mod N KIND { ... }" (KIND map or vmap)
+// and returns N and the anonymous map's elements.
+func (e *nftEval) numgenMap(kind string) (int, []NFTElement, bool) {
 	if e.next() != "numgen" || e.next() != "random" || e.next() != "mod" {
-		return 0, false
+		return 0, nil, false
 	}
 	n, err := strconv.Atoi(e.next())
-	return n, err == nil && n > 0
+	if err != nil || n <= 0 || e.next() != kind {
+		return 0, nil, false
+	}
+	elems, ok := e.anonMap()
+	return n, elems, ok
 }
 
 // dnat interprets "dnat to ADDR[:PORT]" and "dnat ip addr . port to
@@ -668,11 +669,7 @@ func (e *nftEval) dnat() ([]ruleBranch, bool) {
 	if e.next() != "to" {
 		return e.unknown()
 	}
-	n, ok := e.numgen()
-	if !ok || e.next() != "map" {
-		return e.unknown()
-	}
-	elems, ok := e.anonMap()
+	n, elems, ok := e.numgenMap("map")
 	if !ok {
 		return e.unknown()
 	}
