@@ -198,31 +198,25 @@ func dropBuiltins(rs *Ruleset) *Ruleset {
 // dropCommon removes the items whose text both lists have (as
 // multisets).
 func dropCommon(a, b []Item) ([]Item, []Item) {
+	return minusItems(a, b), minusItems(b, a)
+}
+
+// minusItems returns the items of a whose text b does not account for,
+// each of b's items accounting for one of a's.
+func minusItems(a, b []Item) []Item {
 	count := map[string]int{}
 	for _, it := range b {
 		count[it.Text]++
 	}
-	var ra []Item
+	var out []Item
 	for _, it := range a {
 		if count[it.Text] > 0 {
 			count[it.Text]--
 			continue
 		}
-		ra = append(ra, it)
+		out = append(out, it)
 	}
-	count = map[string]int{}
-	for _, it := range a {
-		count[it.Text]++
-	}
-	var rb []Item
-	for _, it := range b {
-		if count[it.Text] > 0 {
-			count[it.Text]--
-			continue
-		}
-		rb = append(rb, it)
-	}
-	return ra, rb
+	return out
 }
 
 func indexObjects(rs *Ruleset) map[string]*Object {
