@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -86,16 +85,7 @@ func (f *nodeFlags) load(stdin io.Reader, stderr io.Writer) (*compiler.Snapshot,
 	if err != nil {
 		return nil, inputError(err)
 	}
-	snap, err := compiler.Load(srcs)
-	if snap != nil {
-		for _, w := range snap.Warnings {
-			fmt.Fprintln(stderr, w.String())
-		}
-	}
-	if err != nil {
-		return nil, inputError(err)
-	}
-	return snap, nil
+	return loadSources(srcs, stderr)
 }
 
 // loadNode reads the input files and resolves the node context from
